@@ -1,0 +1,18 @@
+{
+  "targets": [
+    {
+      "target_name": "ann_seg",
+      "sources": ["<!@(node scripts/native-sources.mjs cpu)"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native/include",
+        "<!(node scripts/openblas.mjs include)"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fvisibility=hidden"],
+      "libraries": ["<!(node scripts/openblas.mjs lib)", "-lpthread", "-lm"]
+    }
+  ]
+}

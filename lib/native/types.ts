@@ -1,0 +1,54 @@
+// The shape of the native addon's core surface. Each kernel family declares its own functions in
+// lib/native/kernels/<family>.ts; index.ts merges them into one NativeBinding type.
+
+export type DType = 'float32' | 'int32';
+export type Device = 'cpu' | 'cuda';
+
+/** A tensor whose storage lives in native memory. Every op returns new ones. */
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly dtype: DType;
+  readonly device: Device;
+  readonly size: number;
+  readonly isDisposed: boolean;
+  /** A copy of the data (Float32Array for float32, Int32Array for int32). */
+  toArray(): Float32Array | Int32Array;
+  /** Frees this tensor's hold on its storage now; later use throws. */
+  dispose(): void;
+  /** A view sharing storage with another shape of the same size; one dimension may be -1. */
+  reshape(shape: number[]): NativeTensor;
+  clone(): NativeTensor;
+}
+
+export interface NativeMemory {
+  /** Live (not disposed, not collected) tensors. */
+  numTensors: number;
+  /** Live storages (views share one). */
+  numStorages: number;
+  /** Bytes held by live storages. */
+  numBytes: number;
+  /** Bytes handed out by the native allocator, workspaces included. */
+  allocatedBytes: number;
+  /** Bytes held in the allocator's cache for reuse. */
+  cachedBytes: number;
+  peakBytes: number;
+}
+
+export interface NativeInfo {
+  blas: string;
+  threads: number;
+  simd: string;
+  cuda: string;
+}
+
+export interface CoreBinding {
+  NativeTensor: abstract new (...args: never[]) => NativeTensor;
+  fromArray(data: Float32Array | Int32Array, shape: number[]): NativeTensor;
+  empty(shape: number[], dtype?: DType): NativeTensor;
+  full(shape: number[], value: number, dtype?: DType): NativeTensor;
+  memory(): NativeMemory;
+  emptyCache(): void;
+  setNumThreads(n: number): void;
+  numThreads(): number;
+  info(): NativeInfo;
+}

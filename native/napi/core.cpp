@@ -1,0 +1,139 @@
+// Tensor creation, memory counters, threads and build information.
+#include <cstring>
+
+#include "ann/alloc.h"
+#include "ann/gemm.h"
+#include "ann/parallel.h"
+#include "args.h"
+#include "registry.h"
+
+namespace ann::napi {
+namespace {
+
+Shape shape_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  Shape s = int_list_arg(info, i, op, "shape");
+  if (s.size() > 8) fail(op, "rank " + std::to_string(s.size()) + " is above the maximum of 8");
+  double total = 1;
+  for (int64_t d : s) {
+    if (d < 0) fail(op, "negative dimension in shape " + shape_str(s));
+    total *= static_cast<double>(d);
+  }
+  if (total > 4.0e9) fail(op, "shape " + shape_str(s) + " has too many elements");
+  return s;
+}
+
+DType dtype_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (i >= info.Length() || info[i].IsUndefined()) return DType::F32;
+  if (!info[i].IsString()) fail(op, "dtype must be 'float32' or 'int32'");
+  std::string s = info[i].As<Napi::String>().Utf8Value();
+  if (s == "float32") return DType::F32;
+  if (s == "int32") return DType::I32;
+  fail(op, "unknown dtype '" + s + "' (expected 'float32' or 'int32')");
+}
+
+// fromArray(data: Float32Array | Int32Array, shape)
+Napi::Value FromArray(const Napi::CallbackInfo& info) {
+  const char* op = "fromArray";
+  if (!info[0].IsTypedArray()) fail(op, "data must be a Float32Array or Int32Array");
+  auto ta = info[0].As<Napi::TypedArray>();
+  DType dtype;
+  if (ta.TypedArrayType() == napi_float32_array) dtype = DType::F32;
+  else if (ta.TypedArrayType() == napi_int32_array) dtype = DType::I32;
+  else fail(op, "data must be a Float32Array or Int32Array");
+  Shape shape = shape_arg(info, 1, op);
+  if (static_cast<int64_t>(ta.ElementLength()) != numel(shape))
+    fail(op, "data has " + std::to_string(ta.ElementLength()) + " elements but shape " + shape_str(shape) +
+                 " needs " + std::to_string(numel(shape)));
+  Napi::Object out;
+  JsTensor* t = JsTensor::Make(info.Env(), shape, dtype, &out);
+  const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  if (t->numel()) std::memcpy(t->f32(), src, static_cast<size_t>(t->numel()) * 4);
+  return out;
+}
+
+// empty(shape, dtype?)
+Napi::Value Empty(const Napi::CallbackInfo& info) {
+  Shape shape = shape_arg(info, 0, "empty");
+  DType dtype = dtype_arg(info, 1, "empty");
+  Napi::Object out;
+  JsTensor::Make(info.Env(), shape, dtype, &out);
+  return out;
+}
+
+// full(shape, value, dtype?)
+Napi::Value Full(const Napi::CallbackInfo& info) {
+  const char* op = "full";
+  Shape shape = shape_arg(info, 0, op);
+  double value = number_arg(info, 1, op, "value");
+  DType dtype = dtype_arg(info, 2, op);
+  Napi::Object out;
+  JsTensor* t = JsTensor::Make(info.Env(), shape, dtype, &out);
+  const int64_t n = t->numel();
+  if (dtype == DType::F32) {
+    float* p = t->f32();
+    const float v = static_cast<float>(value);
+    for (int64_t i = 0; i < n; ++i) p[i] = v;
+  } else {
+    int32_t* p = t->i32();
+    const int32_t v = static_cast<int32_t>(value);
+    for (int64_t i = 0; i < n; ++i) p[i] = v;
+  }
+  return out;
+}
+
+Napi::Value Memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const TensorCounters c = tensor_counters();
+  const MemoryStats m = host_memory_stats();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("numTensors", Napi::Number::New(env, double(c.tensors)));
+  o.Set("numStorages", Napi::Number::New(env, double(c.storages)));
+  o.Set("numBytes", Napi::Number::New(env, double(c.storage_bytes)));
+  o.Set("allocatedBytes", Napi::Number::New(env, double(m.live_bytes)));
+  o.Set("cachedBytes", Napi::Number::New(env, double(m.cached_bytes)));
+  o.Set("peakBytes", Napi::Number::New(env, double(m.peak_bytes)));
+  return o;
+}
+
+Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  host_empty_cache();
+  return info.Env().Undefined();
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  int64_t n = int_arg(info, 0, "setNumThreads", "n");
+  if (n < 1 || n > 256) fail("setNumThreads", "n must be between 1 and 256, got " + std::to_string(n));
+  set_num_threads(static_cast<int>(n));
+  return info.Env().Undefined();
+}
+
+Napi::Value NumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("blas", Napi::String::New(env, blas_name()));
+  o.Set("threads", Napi::Number::New(env, num_threads()));
+  std::string simd = "sse2";
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) simd = "avx2+fma";
+  if (__builtin_cpu_supports("avx512f")) simd = "avx512f";
+  o.Set("simd", Napi::String::New(env, simd));
+  o.Set("cuda", Napi::String::New(env, "unavailable (this build has no CUDA backend)"));
+  return o;
+}
+
+}  // namespace
+
+ANN_REGISTER_BINDINGS(core) {
+  def(env, exports, "fromArray", FromArray);
+  def(env, exports, "empty", Empty);
+  def(env, exports, "full", Full);
+  def(env, exports, "memory", Memory);
+  def(env, exports, "emptyCache", EmptyCache);
+  def(env, exports, "setNumThreads", SetNumThreads);
+  def(env, exports, "numThreads", NumThreads);
+  def(env, exports, "info", Info);
+}
+
+}  // namespace ann::napi

@@ -1,0 +1,84 @@
+"""Shared helpers for the fixture scripts: seeded inputs, float64 truth, and a safetensors writer.
+
+Every fixture stores, for each checked output `y`:
+  y.f64  PyTorch's float64 result (the truth),
+  y.f32  PyTorch's float32 result (its own error against the truth sets our tolerance).
+Inputs are float32 values (stored as F32), promoted to float64 for the truth.
+Run with Debian's PyTorch: /usr/bin/python3 test/reference/<name>.py
+"""
+import json
+import os
+import struct
+
+import numpy as np
+import torch
+
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+
+_DTYPES = {
+    torch.float32: ("F32", np.float32),
+    torch.float64: ("F64", np.float64),
+    torch.int32: ("I32", np.int32),
+    torch.int64: ("I64", np.int64),
+    torch.uint8: ("U8", np.uint8),
+}
+
+
+def save(name, tensors, metadata=None):
+    """Writes {key: tensor} to test/fixtures/<name>.safetensors (no safetensors package needed)."""
+    os.makedirs(FIXTURES, exist_ok=True)
+    header = {}
+    if metadata:
+        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
+    blobs = []
+    offset = 0
+    for key in sorted(tensors):
+        t = tensors[key].detach().cpu().contiguous()
+        code, np_type = _DTYPES[t.dtype]
+        raw = t.numpy().astype(np_type, copy=False).tobytes()
+        header[key] = {"dtype": code, "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header, separators=(",", ":"))
+    text += " " * ((8 - (8 + len(text)) % 8) % 8)
+    path = os.path.join(FIXTURES, name + ".safetensors")
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text.encode("utf-8"))
+        for b in blobs:
+            f.write(b)
+    print(f"wrote {path} ({os.path.getsize(path)} bytes, {len(tensors)} tensors)")
+
+
+def gen(seed):
+    return torch.Generator().manual_seed(seed)
+
+
+def randn(shape, g, scale=1.0):
+    """float32 values; the truth is computed from their exact float64 promotion."""
+    return (torch.randn(*shape, generator=g) * scale).float()
+
+
+def both(fn, *inputs, requires_grad=()):
+    """Runs fn in float64 and float32 on the same float32 inputs.
+
+    Returns (out64, out32, inputs64, inputs32) with grads enabled on the indices in requires_grad.
+    """
+    def prep(dtype):
+        xs = []
+        for i, x in enumerate(inputs):
+            if isinstance(x, torch.Tensor) and x.is_floating_point():
+                x = x.detach().to(dtype).clone()
+                if i in requires_grad:
+                    x.requires_grad_(True)
+            xs.append(x)
+        return xs
+
+    x64, x32 = prep(torch.float64), prep(torch.float32)
+    return fn(*x64), fn(*x32), x64, x32
+
+
+def put(record, key, t64, t32):
+    """Stores a checked value: key.f64 (truth) and key.f32 (PyTorch float32)."""
+    record[key + ".f64"] = t64.detach().double()
+    record[key + ".f32"] = t32.detach().float()
