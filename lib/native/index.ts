@@ -51,7 +51,7 @@ function load(): NativeBinding {
     throw new Error(
       `ann-seg: could not load the native addon (${reason}).\n` +
         `No prebuilt binary matches ${process.platform}-${process.arch}; build it from source with\n` +
-        `  apt-get install -y libopenblas-serial-dev && npm rebuild ann-seg\n` +
+        `  apt-get install -y libopenblas-dev && npm rebuild ann-seg\n` +
         `(in a checkout of ann-seg: npm run build:native).`,
     );
   }

@@ -3,15 +3,29 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <mutex>
 
 #include "ann/parallel.h"
 
+extern "C" void openblas_set_num_threads(int);
+
 namespace ann {
+namespace {
+
+// All threading is the pool's: OpenBLAS runs each call on the calling thread. Set on first use,
+// after OpenBLAS's own initialiser has certainly run.
+void one_blas_thread() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+
+}  // namespace
 
 void sgemm_serial(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                   int64_t ldc) {
   if (M <= 0 || N <= 0) return;
+  one_blas_thread();
   cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(M), static_cast<blasint>(N), static_cast<blasint>(K), alpha, A,
               static_cast<blasint>(lda), B, static_cast<blasint>(ldb), beta, C, static_cast<blasint>(ldc));
@@ -49,6 +63,6 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
   }
 }
 
-const char* blas_name() { return "OpenBLAS (serial build, split over the ann thread pool)"; }
+const char* blas_name() { return "OpenBLAS (one BLAS thread per call, split over the ann thread pool)"; }
 
 }  // namespace ann

@@ -85,8 +85,15 @@ static JsTensor* construct(Napi::Env env, Napi::Object* out) {
 }
 
 JsTensor* JsTensor::Make(Napi::Env env, const Shape& shape, DType dtype, Napi::Object* out) {
-  for (int64_t d : shape)
+  double total = 1;
+  for (int64_t d : shape) {
     if (d < 0) throw Error("tensor: negative dimension in shape " + shape_str(shape));
+    total *= static_cast<double>(d);
+  }
+  // Checked in double so an overflowing product cannot wrap into a small allocation.
+  if (total * dtype_size(dtype) > 1.0e12)
+    throw Error("tensor: shape " + shape_str(shape) + " needs " + std::to_string(total * dtype_size(dtype)) +
+                " bytes, above the 1e12-byte limit");
   auto storage = std::make_shared<Storage>(env, static_cast<size_t>(ann::numel(shape)) * dtype_size(dtype),
                                            Device::CPU);
   JsTensor* t = construct(env, out);

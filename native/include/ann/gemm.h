@@ -1,4 +1,4 @@
-// Row-major single-precision GEMM on a real BLAS (OpenBLAS, single-threaded build), split over
+// Row-major single-precision GEMM on a real BLAS (OpenBLAS, one thread per call), split over
 // the pool: C = alpha * op(A) * op(B) + beta * C, op(A) [M,K], op(B) [K,N], C [M,N].
 #pragma once
 #include <cstdint>
