@@ -1,4 +1,5 @@
 // Tensor creation, memory counters, threads and build information.
+#include <cmath>
 #include <cstring>
 
 #include "ann/alloc.h"
@@ -66,6 +67,8 @@ Napi::Value Full(const Napi::CallbackInfo& info) {
   Shape shape = shape_arg(info, 0, op);
   double value = number_arg(info, 1, op, "value");
   DType dtype = dtype_arg(info, 2, op);
+  if (dtype == DType::I32 && !(value == std::floor(value) && std::fabs(value) <= 2147483647.0))
+    fail(op, "value " + std::to_string(value) + " is not an int32");
   Napi::Object out;
   JsTensor* t = JsTensor::Make(info.Env(), shape, dtype, &out);
   const int64_t n = t->numel();
