@@ -1,0 +1,67 @@
+// conv2d forward+backward at the dilated ResNet's layer3/layer4 shapes (batch 1, 65x65: a 513 crop
+// at output stride 8), and batch norm training forward+backward. Names match bench/torch/conv.py.
+import { native, type NativeTensor } from '../../lib/native/index.js';
+import { randomTensor, type BenchCase } from '../harness.js';
+
+const S = 65;
+
+function convCase(name: string, cin: number, cout: number, k: number, dilation: number): BenchCase {
+  const pad = dilation * ((k - 1) >> 1);
+  return {
+    name,
+    // forward, dx and dweight: three GEMMs of 2*Cout*Cin*k*k*Ho*Wo each
+    flops: 3 * 2 * cout * cin * k * k * S * S,
+    make() {
+      const x = randomTensor([1, cin, S, S], 1);
+      const w = randomTensor([cout, cin, k, k], 2, 1 / Math.sqrt(cin * k * k));
+      const dy = randomTensor([1, cout, S, S], 3);
+      const opts = { padding: pad, dilation };
+      return {
+        run() {
+          const y = native.conv2d(x, w, null, opts);
+          const g = native.conv2dBackward(dy, x, w, { ...opts, needBias: false });
+          y.dispose();
+          g.dx!.dispose();
+          g.dweight!.dispose();
+        },
+        dispose() {
+          for (const t of [x, w, dy]) t.dispose();
+        },
+      };
+    },
+  };
+}
+
+function batchNormCase(name: string, shape: number[]): BenchCase {
+  return {
+    name,
+    make() {
+      const c = shape[1];
+      const x = randomTensor(shape, 4);
+      const dy = randomTensor(shape, 5);
+      const w = native.full([c], 1);
+      const b = native.full([c], 0);
+      const rm = native.full([c], 0);
+      const rv = native.full([c], 1);
+      return {
+        run() {
+          const r = native.batchNorm(x, w, b, rm, rv, { training: true });
+          const g = native.batchNormBackward(dy, x, w, r.saveMean, r.saveInvstd, { training: true });
+          for (const t of [r.y, r.saveMean, r.saveInvstd, g.dx, g.dweight, g.dbias] as NativeTensor[]) t.dispose();
+        },
+        dispose() {
+          for (const t of [x, dy, w, b, rm, rv]) t.dispose();
+        },
+      };
+    },
+  };
+}
+
+export const benches: BenchCase[] = [
+  convCase('conv2d fwd+bwd 3x3 dil2 256->256 1x65x65', 256, 256, 3, 2),
+  convCase('conv2d fwd+bwd 3x3 dil4 512->512 1x65x65', 512, 512, 3, 4),
+  convCase('conv2d fwd+bwd 1x1 1024->256 1x65x65', 1024, 256, 1, 1),
+  convCase('conv2d fwd+bwd 1x1 2048->512 1x65x65', 2048, 512, 1, 1),
+  batchNormCase('batchNorm train fwd+bwd 1x512x65x65', [1, 512, S, S]),
+  batchNormCase('batchNorm train fwd+bwd 8x64x129x129', [8, 64, 129, 129]),
+];

@@ -1,0 +1,190 @@
+// Batch norm, one channel per work item (channels split over the pool). Each channel's values lie
+// in B contiguous planes of S floats. Sums run in double over eight lanes, which the compiler
+// vectorises without -ffast-math; per-element transforms run in float.
+#include "ann/norm.h"
+
+#include <cmath>
+
+#include "ann/parallel.h"
+
+#define ANN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define ANN_INLINE inline __attribute__((always_inline))
+
+namespace ann {
+namespace {
+
+ANN_INLINE double plane_sum(const float* p, int64_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += p[i + j];
+  double s = 0;
+  for (; i < n; ++i) s += p[i];
+  for (int j = 0; j < 8; ++j) s += acc[j];
+  return s;
+}
+
+// Sum of (p - mean)^2.
+ANN_INLINE double plane_sq_dev(const float* p, int64_t n, double mean) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) {
+      const double d = p[i + j] - mean;
+      acc[j] += d * d;
+    }
+  double s = 0;
+  for (; i < n; ++i) {
+    const double d = p[i] - mean;
+    s += d * d;
+  }
+  for (int j = 0; j < 8; ++j) s += acc[j];
+  return s;
+}
+
+// Sum of dy and of dy * (x - mean).
+ANN_INLINE void plane_grad_sums(const float* dy, const float* x, int64_t n, double mean, double* sum_dy,
+                                double* dot) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, d[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) {
+      a[j] += dy[i + j];
+      d[j] += dy[i + j] * (x[i + j] - mean);
+    }
+  double sa = 0, sd = 0;
+  for (; i < n; ++i) {
+    sa += dy[i];
+    sd += dy[i] * (x[i] - mean);
+  }
+  for (int j = 0; j < 8; ++j) {
+    sa += a[j];
+    sd += d[j];
+  }
+  *sum_dy += sa;
+  *dot += sd;
+}
+
+// y = (x - mean) * scale + shift over one channel.
+ANN_INLINE void channel_affine(const BatchNormShape& s, int64_t c, const float* x, float* y, float mean,
+                               float scale, float shift) {
+  const int64_t S = s.spatial;
+  for (int64_t b = 0; b < s.batch; ++b) {
+    const int64_t base = (b * s.channels + c) * S;
+    const float* xp = x + base;
+    float* yp = y + base;
+    for (int64_t i = 0; i < S; ++i) yp[i] = (xp[i] - mean) * scale + shift;
+  }
+}
+
+ANN_CLONES void train_channels(const BatchNormShape& s, int64_t c0, int64_t c1, const float* x,
+                               const float* weight, const float* bias, float* running_mean,
+                               float* running_var, double momentum, double eps, float* y, float* save_mean,
+                               float* save_invstd) {
+  const int64_t S = s.spatial, n = s.count();
+  for (int64_t c = c0; c < c1; ++c) {
+    double sum = 0;
+    for (int64_t b = 0; b < s.batch; ++b) sum += plane_sum(x + (b * s.channels + c) * S, S);
+    const double mean = sum / n;
+    double ss = 0;
+    for (int64_t b = 0; b < s.batch; ++b) ss += plane_sq_dev(x + (b * s.channels + c) * S, S, mean);
+    const double var = ss / n;
+    const double invstd = 1.0 / std::sqrt(var + eps);
+    save_mean[c] = static_cast<float>(mean);
+    save_invstd[c] = static_cast<float>(invstd);
+    if (running_mean)
+      running_mean[c] = static_cast<float>((1 - momentum) * running_mean[c] + momentum * mean);
+    if (running_var) {
+      const double unbiased = n > 1 ? ss / (n - 1) : NAN;
+      running_var[c] = static_cast<float>((1 - momentum) * running_var[c] + momentum * unbiased);
+    }
+    const double w = weight ? weight[c] : 1.0;
+    channel_affine(s, c, x, y, static_cast<float>(mean), static_cast<float>(w * invstd),
+                   bias ? bias[c] : 0.0f);
+  }
+}
+
+ANN_CLONES void eval_channels(const BatchNormShape& s, int64_t c0, int64_t c1, const float* x,
+                              const float* weight, const float* bias, const float* running_mean,
+                              const float* running_var, double eps, float* y, float* save_mean,
+                              float* save_invstd) {
+  for (int64_t c = c0; c < c1; ++c) {
+    const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
+    save_mean[c] = running_mean[c];
+    save_invstd[c] = static_cast<float>(invstd);
+    const double w = weight ? weight[c] : 1.0;
+    channel_affine(s, c, x, y, running_mean[c], static_cast<float>(w * invstd), bias ? bias[c] : 0.0f);
+  }
+}
+
+ANN_CLONES void backward_channels(const BatchNormShape& s, int64_t c0, int64_t c1, const float* dy,
+                                  const float* x, const float* weight, const float* save_mean,
+                                  const float* save_invstd, bool training, float* dx, float* dweight,
+                                  float* dbias) {
+  const int64_t S = s.spatial, n = s.count();
+  const bool need_sums = dweight || dbias || (dx && training);
+  for (int64_t c = c0; c < c1; ++c) {
+    const double mean = save_mean[c], invstd = save_invstd[c];
+    double sum_dy = 0, dot = 0;
+    if (need_sums)
+      for (int64_t b = 0; b < s.batch; ++b) {
+        const int64_t base = (b * s.channels + c) * S;
+        plane_grad_sums(dy + base, x + base, S, mean, &sum_dy, &dot);
+      }
+    if (dbias) dbias[c] = static_cast<float>(sum_dy);
+    if (dweight) dweight[c] = static_cast<float>(dot * invstd);
+    if (!dx) continue;
+    const double w = weight ? weight[c] : 1.0;
+    const float scale = static_cast<float>(w * invstd);
+    // Training: dx = (dy - mean(dy) - (x - mean) * k) * w * invstd, k = mean(dy * (x - mean)) * invstd^2.
+    const float mean_dy = training ? static_cast<float>(sum_dy / n) : 0.0f;
+    const float k = training ? static_cast<float>(dot / n * invstd * invstd) : 0.0f;
+    const float m = static_cast<float>(mean);
+    for (int64_t b = 0; b < s.batch; ++b) {
+      const int64_t base = (b * s.channels + c) * S;
+      const float* dyp = dy + base;
+      const float* xp = x + base;
+      float* dxp = dx + base;
+      if (training) {
+        for (int64_t i = 0; i < S; ++i) dxp[i] = (dyp[i] - mean_dy - (xp[i] - m) * k) * scale;
+      } else {
+        for (int64_t i = 0; i < S; ++i) dxp[i] = dyp[i] * scale;
+      }
+    }
+  }
+}
+
+// Enough values per work item that the pool's hand-off is worth it.
+int64_t channel_grain(const BatchNormShape& s) {
+  const int64_t per = s.count() > 0 ? s.count() : 1;
+  return per >= 16384 ? 1 : (16384 + per - 1) / per;
+}
+
+}  // namespace
+
+void batch_norm_forward_train(const BatchNormShape& s, const float* x, const float* weight, const float* bias,
+                              float* running_mean, float* running_var, double momentum, double eps, float* y,
+                              float* save_mean, float* save_invstd) {
+  parallel_for(s.channels, channel_grain(s), [&](int64_t c0, int64_t c1) {
+    train_channels(s, c0, c1, x, weight, bias, running_mean, running_var, momentum, eps, y, save_mean,
+                   save_invstd);
+  });
+}
+
+void batch_norm_forward_eval(const BatchNormShape& s, const float* x, const float* weight, const float* bias,
+                             const float* running_mean, const float* running_var, double eps, float* y,
+                             float* save_mean, float* save_invstd) {
+  parallel_for(s.channels, channel_grain(s), [&](int64_t c0, int64_t c1) {
+    eval_channels(s, c0, c1, x, weight, bias, running_mean, running_var, eps, y, save_mean, save_invstd);
+  });
+}
+
+void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* x, const float* weight,
+                         const float* save_mean, const float* save_invstd, bool training, float* dx,
+                         float* dweight, float* dbias) {
+  parallel_for(s.channels, channel_grain(s), [&](int64_t c0, int64_t c1) {
+    backward_channels(s, c0, c1, dy, x, weight, save_mean, save_invstd, training, dx, dweight, dbias);
+  });
+}
+
+}  // namespace ann

@@ -1,0 +1,74 @@
+"""conv2d forward and every gradient (x, weight, bias) over awkward geometries -> test/fixtures/conv.safetensors.
+
+Run: /usr/bin/python3 test/reference/conv.py
+"""
+import json
+
+import torch
+import torch.nn.functional as F
+
+from common import both, gen, put, randn, save
+
+# name: (B, Cin, H, W, Cout, kh, kw, stride, padding, dilation, bias)
+CASES = {
+    "pointwise": (2, 5, 7, 6, 3, 1, 1, 1, 0, 1, True),
+    "k3_pad1": (2, 4, 9, 11, 6, 3, 3, 1, 1, 1, True),
+    "k3_stride2_odd": (1, 3, 9, 9, 5, 3, 3, 2, 1, 1, False),
+    "k1_stride2": (2, 6, 7, 9, 4, 1, 1, 2, 0, 1, True),
+    "k3_dil2_pad2": (1, 8, 10, 13, 8, 3, 3, 1, 2, 2, True),
+    "k3_dil4_pad4": (1, 6, 11, 9, 4, 3, 3, 1, 4, 4, False),
+    "nonsquare": (2, 3, 8, 10, 2, 3, 5, [2, 1], [1, 2], [1, 2], True),
+    "small_input_dil4": (2, 3, 3, 2, 4, 3, 3, 1, 4, 4, True),
+    "k7_stride2_pad3": (1, 3, 13, 12, 4, 7, 7, 2, 3, 1, False),
+    "spatial1": (3, 7, 1, 1, 5, 1, 1, 1, 0, 1, True),
+    "k2_stride3_pad2": (2, 2, 6, 5, 3, 2, 2, 3, 2, 1, True),
+}
+
+
+def pair(v):
+    return tuple(v) if isinstance(v, list) else (v, v)
+
+
+def main():
+    g = gen(7)
+    rec, meta = {}, {}
+    for name, (B, Cin, H, W, Cout, kh, kw, stride, padding, dilation, has_bias) in CASES.items():
+        opts = {"stride": stride, "padding": padding, "dilation": dilation}
+        meta[name] = json.dumps({**opts, "bias": has_bias})
+        x = randn((B, Cin, H, W), g)
+        w = randn((Cout, Cin, kh, kw), g, scale=(Cin * kh * kw) ** -0.5)
+        b = randn((Cout,), g) if has_bias else None
+        fn = lambda x, w, b: F.conv2d(x, w, b, stride=pair(stride), padding=pair(padding), dilation=pair(dilation))
+        y64, y32, in64, in32 = both(fn, x, w, b, requires_grad=(0, 1, 2))
+        dy = randn(tuple(y32.shape), g)
+        y64.backward(dy.double())
+        y32.backward(dy)
+        rec[f"{name}.x"], rec[f"{name}.weight"], rec[f"{name}.dy"] = x, w, dy
+        put(rec, f"{name}.y", y64, y32)
+        put(rec, f"{name}.dx", in64[0].grad, in32[0].grad)
+        put(rec, f"{name}.dweight", in64[1].grad, in32[1].grad)
+        if has_bias:
+            rec[f"{name}.bias"] = b
+            put(rec, f"{name}.dbias", in64[2].grad, in32[2].grad)
+
+    # NaN and Inf in x propagate through the forward and the weight gradient.
+    x = randn((1, 2, 5, 6), g)
+    x[0, 0, 2, 3] = float("nan")
+    x[0, 1, 0, 0] = float("inf")
+    w = randn((3, 2, 3, 3), g, scale=0.3)
+    fn = lambda x, w: F.conv2d(x, w, None, padding=1)
+    y64, y32, in64, in32 = both(fn, x, w, requires_grad=(0, 1))
+    dy = randn(tuple(y32.shape), g)
+    y64.backward(dy.double())
+    y32.backward(dy)
+    rec["nonfinite.x"], rec["nonfinite.weight"], rec["nonfinite.dy"] = x, w, dy
+    put(rec, "nonfinite.y", y64, y32)
+    put(rec, "nonfinite.dx", in64[0].grad, in32[0].grad)
+    put(rec, "nonfinite.dweight", in64[1].grad, in32[1].grad)
+    meta["nonfinite"] = json.dumps({"stride": 1, "padding": 1, "dilation": 1, "bias": False})
+
+    save("conv", rec, meta)
+
+
+if __name__ == "__main__":
+    main()
