@@ -1,0 +1,45 @@
+"""Fixtures for bilinear interpolation: F.interpolate(mode='bilinear', size=..., align_corners=...),
+forward and input gradient, for both align_corners values over up/down-sampling, size 1 on either
+side, non-square planes and the ANN pattern (logits upsampled 8x with align_corners=True)."""
+import json
+
+import torch
+import torch.nn.functional as F
+
+from common import both, gen, put, randn, save
+
+# name: (input shape, output size)
+CASES = {
+    "up": ([2, 3, 5, 7], [9, 12]),
+    "down": ([1, 2, 13, 11], [4, 5]),
+    "mixed": ([2, 2, 6, 5], [3, 11]),
+    "out1": ([1, 2, 4, 6], [1, 1]),
+    "in1": ([2, 1, 1, 5], [3, 6]),
+    "in1x1": ([1, 2, 1, 1], [4, 3]),
+    "same": ([1, 2, 3, 4], [3, 4]),
+    "ann8x": ([1, 1, 5, 6], [33, 41]),
+}
+
+
+def main():
+    g = gen(1)
+    rec, cases = {}, []
+    for name, (shape, size) in CASES.items():
+        x = randn(shape, g)
+        dy = randn([shape[0], shape[1]] + size, g)
+        rec[f"{name}.x"] = x
+        rec[f"{name}.dy"] = dy
+        for ac in (False, True):
+            key = f"{name}.{'ac' if ac else 'hp'}"
+            fn = lambda t: F.interpolate(t, size=size, mode="bilinear", align_corners=ac)
+            y64, y32, x64, x32 = both(fn, x, requires_grad=(0,))
+            y64.backward(dy.double())
+            y32.backward(dy)
+            put(rec, key + ".y", y64, y32)
+            put(rec, key + ".dx", x64[0].grad, x32[0].grad)
+            cases.append({"key": key, "input": name, "size": size, "alignCorners": ac})
+    save("interp", rec, {"cases": json.dumps(cases)})
+
+
+if __name__ == "__main__":
+    main()
