@@ -214,6 +214,17 @@ describe('permute', () => {
     expect(many).toEqual(one);
     const back = k(native.permute(k(native.permute(x, [2, 0, 1])), [1, 2, 0]));
     expect(back.toArray()).toEqual(xd);
+    // Short dims on either side of the transpose (tiles reshape to stay large).
+    for (const [P, Q] of [[3, 7001], [7001, 3], [1, 5000], [130, 17]]) {
+      const z = randn([2, P, Q], 22);
+      const zd = z.toArray();
+      const [u1, u2] = bothThreadCounts(() => native.permute(z, [0, 2, 1]));
+      for (let b = 0; b < 2; b++)
+        for (let q = 0; q < Q; q++)
+          for (let p = 0; p < P; p++)
+            if (u1[(b * Q + q) * P + p] !== zd[(b * P + p) * Q + q]) throw new Error(`permute [2,${P},${Q}] mismatch`);
+      expect(u2).toEqual(u1);
+    }
   });
 });
 

@@ -15,7 +15,12 @@ namespace ann {
 namespace {
 
 constexpr int64_t kGrain = 16384;
-constexpr int64_t kTile = 32;
+// Transpose tiles: up to 128 values along x's contiguous dim by 16 along y's (8 KiB), reshaped
+// when either dim is short. The x rows of a tile are first copied into a small contiguous buffer:
+// x's row stride is often a power of two (8192 floats for [B,256,8192]), and reading 16 such rows
+// in lockstep maps them all to the same cache sets; from the buffer each y row segment (16
+// floats, one cache line) is written whole.
+constexpr int64_t kTileArea = 2048;
 
 // dst[j * ldd + l] = src[l * lds + j] for j < nj, l < nl.
 void transpose_tile(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t nj, int64_t nl) {
@@ -117,13 +122,19 @@ void permute(const float* x, const Shape& shape, const std::vector<int>& dims, f
     batch *= os[i];
     ++nb;
   }
-  const int64_t tj = (nj + kTile - 1) / kTile, tl = (nl + kTile - 1) / kTile;
+  int64_t TJ = std::min<int64_t>(nj, 128), TL = std::min<int64_t>(nl, 16);
+  if (TJ < 128)
+    TL = std::min<int64_t>(nl, kTileArea / TJ / 16 * 16);
+  else if (TL < 16)
+    TJ = std::min<int64_t>(nj, kTileArea / TL / 4 * 4);
+  const int64_t tj = (nj + TJ - 1) / TJ, tl = (nl + TL - 1) / TL;
   const int64_t tasks = batch * tj * tl;
-  parallel_for(tasks, std::max<int64_t>(1, kGrain / (kTile * kTile)), [&](int64_t b, int64_t e) {
+  parallel_for(tasks, std::max<int64_t>(1, kGrain / (TJ * TL)), [&](int64_t b, int64_t e) {
+    alignas(64) float buf[kTileArea];
     for (int64_t t = b; t < e; ++t) {
       const int64_t bi = t / (tj * tl), ti = t % (tj * tl);
-      // Tiles walk along L fastest so consecutive tasks write neighbouring output.
-      const int64_t j0 = (ti / tl) * kTile, l0 = (ti % tl) * kTile;
+      // Tiles walk along J fastest so consecutive tasks read neighbouring input.
+      const int64_t l0 = (ti / tj) * TL, j0 = (ti % tj) * TJ;
       int64_t rem = bi, ioff = 0, ooff = 0;
       for (int i = nb - 1; i >= 0; --i) {
         const int64_t k = rem % bs[i];
@@ -131,8 +142,10 @@ void permute(const float* x, const Shape& shape, const std::vector<int>& dims, f
         ioff += k * bist[i];
         ooff += k * bost[i];
       }
-      transpose_tile(x + ioff + l0 * lds + j0, lds, y + ooff + j0 * ldd + l0, ldd, std::min(kTile, nj - j0),
-                     std::min(kTile, nl - l0));
+      const int64_t cj = std::min(TJ, nj - j0), cl = std::min(TL, nl - l0);
+      const float* src = x + ioff + l0 * lds + j0;
+      for (int64_t l = 0; l < cl; ++l) std::memcpy(buf + l * cj, src + l * lds, cj * sizeof(float));
+      transpose_tile(buf, cj, y + ooff + j0 * ldd + l0, ldd, cj, cl);
     }
   });
 }
