@@ -124,7 +124,12 @@ describe('ohemCrossEntropy matches the official ANN loss (FSOhemCELoss)', () => 
     expect(r.kept.shape).toEqual([]);
     oh.expect(`${c.name}.loss`, r.loss);
     oh.expect(`${c.name}.threshold`, new Float32Array([r.threshold]));
-    oh.expect(`${c.name}.dlogits`, keep(native.ohemCrossEntropyBackward(oh.input(`${c.name}.dloss`), logits, target, opts(c))));
+    const dloss = oh.input(`${c.name}.dloss`);
+    const d = keep(native.ohemCrossEntropyBackward(dloss, logits, target, opts(c)));
+    oh.expect(`${c.name}.dlogits`, d);
+    // Given the forward's selection, the backward is the same to the bit.
+    const known = keep(native.ohemCrossEntropyBackward(dloss, logits, target, { ...opts(c), threshold: r.threshold, kept: r.kept }));
+    expect(Array.from(known.toArray())).toEqual(Array.from(d.toArray()));
   });
 
   it('covers both regimes, minKept above and below the valid count, weights and ignored pixels', () => {
@@ -140,13 +145,14 @@ describe('ohemCrossEntropy matches the official ANN loss (FSOhemCELoss)', () => 
   const zeroGrad = (t: NativeTensor, o: object) =>
     Array.from(keep(native.ohemCrossEntropyBackward(f32([1], []), logits, t, o)).toArray()).every((v) => v === 0);
 
-  it('no valid pixel: loss 0, kept 0, zero gradient (PyTorch fails on the empty sort)', () => {
+  it('no valid pixel: loss 0, kept 0, threshold = thresh, zero gradient (PyTorch fails on the empty sort)', () => {
     const t = i32([255, 255], [1, 1, 2]);
     const r = native.ohemCrossEntropy(logits, t);
     expect(keep(r.loss).toArray()[0]).toBe(0);
     expect(keep(r.kept).toArray()[0]).toBe(0);
-    expect(Number.isNaN(r.threshold)).toBe(true);
+    expect(r.threshold).toBe(0.7);
     expect(zeroGrad(t, {})).toBe(true);
+    expect(zeroGrad(t, { threshold: r.threshold, kept: 0 })).toBe(true);
   });
 
   it('nothing kept: loss 0, kept 0, zero gradient (PyTorch: NaN, the mean of nothing)', () => {
@@ -170,9 +176,13 @@ describe('ohemCrossEntropy matches the official ANN loss (FSOhemCELoss)', () => 
     const x = f32([Number.NaN, 0, 0, 0], [1, 2, 1, 2]);
     const t = i32([0, 0], [1, 1, 2]);
     const o = { minKept: 1 };
-    expect(Number.isNaN(keep(native.ohemCrossEntropy(x, t, o).loss).toArray()[0])).toBe(true);
-    const d = keep(native.ohemCrossEntropyBackward(f32([1], []), x, t, o)).toArray();
-    expect(Array.from(d).every((v) => Number.isNaN(v))).toBe(true);
+    const r = native.ohemCrossEntropy(x, t, o);
+    expect(Number.isNaN(keep(r.loss).toArray()[0])).toBe(true);
+    expect(Number.isNaN(r.threshold)).toBe(true);
+    for (const bo of [o, { ...o, threshold: r.threshold, kept: r.kept }]) {
+      const d = keep(native.ohemCrossEntropyBackward(f32([1], []), x, t, bo)).toArray();
+      expect(Array.from(d).every((v) => Number.isNaN(v))).toBe(true);
+    }
   });
 
   it('is deterministic across thread counts', () => {
@@ -250,5 +260,8 @@ describe('loss kernels reject bad input', () => {
     expect(() => b(f32([1, 2], [2]), x, t)).toThrow(/ohemCrossEntropyBackward: dloss float32 \[2\]: expected one value/);
     expect(() => b(f32([1], []), x, t, { weight: f32([1], [1]) })).toThrow(/ohemCrossEntropyBackward: weight float32 \[1\] does not match/);
     expect(() => b(f32([1], []), x, t, { minKept: 2.5 })).toThrow(/ohemCrossEntropyBackward: option 'minKept' must be an integer/);
+    expect(() => b(f32([1], []), x, t, { threshold: 0.7 })).toThrow(/ohemCrossEntropyBackward: options 'threshold' and 'kept' .* go together/);
+    expect(() => b(f32([1], []), x, t, { threshold: 0.7, kept: 9 })).toThrow(/ohemCrossEntropyBackward: option 'kept' must be between 0 and the 8 pixels, got 9/);
+    expect(() => b(f32([1], []), x, t, { threshold: 0.7, kept: f32([1], []) })).toThrow(/ohemCrossEntropyBackward: option 'kept' must be a number or the forward's int32 \[\] tensor/);
   });
 });

@@ -49,10 +49,11 @@ export const benches: BenchCase[] = [
     const g = one();
     return [native.crossEntropy(x, t, o).loss, g, native.crossEntropyBackward(g, x, t, o)];
   }),
+  // The backward is handed the forward's selection, as the autograd op does.
   lossCase('ohemCrossEntropy fwd+bwd 2x19x769x769', (x, t) => {
     const r = native.ohemCrossEntropy(x, t);
     const g = one();
-    return [r.loss, r.kept, g, native.ohemCrossEntropyBackward(g, x, t)];
+    return [r.loss, r.kept, g, native.ohemCrossEntropyBackward(g, x, t, { threshold: r.threshold, kept: r.kept })];
   }),
   lossCase('argmax axis=1 2x19x769x769', (x) => [native.argmax(x, { axis: 1 })]),
 ];

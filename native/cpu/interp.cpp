@@ -26,8 +26,10 @@ AxisMap axis_map(int64_t in, int64_t out, bool align_corners) {
   m.w0.resize(out);
   m.w1.resize(out);
   double scale;
-  if (align_corners) scale = out > 1 ? double(in - 1) / double(out - 1) : 0.0;
-  else scale = double(in) / double(out);
+  if (align_corners)
+    scale = out > 1 ? double(in - 1) / double(out - 1) : 0.0;
+  else
+    scale = double(in) / double(out);
   for (int64_t o = 0; o < out; ++o) {
     double src = align_corners ? scale * double(o) : scale * (double(o) + 0.5) - 0.5;
     if (src < 0) src = 0;
@@ -50,16 +52,17 @@ void resample_row(const float* row, const AxisMap& mx, int64_t out_w, float* h) 
   for (int64_t j = 0; j < out_w; ++j) h[j] = w0[j] * row[i0[j]] + w1[j] * row[i1[j]];
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void blend_rows(float a, const float* h0, float b, const float* h1, float* y, int64_t n) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void blend_rows(float a, const float* h0,
+                                                                             float b, const float* h1,
+                                                                             float* y, int64_t n) {
   using namespace simd;
   int64_t j = 0;
   for (; j + W <= n; j += W) store(y + j, splat(a) * load(h0 + j) + splat(b) * load(h1 + j));
   for (; j < n; ++j) y[j] = a * h0[j] + b * h1[j];
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void axpy(float a, const float* x, float* y, int64_t n) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void axpy(float a, const float* x, float* y,
+                                                                       int64_t n) {
   using namespace simd;
   int64_t j = 0;
   for (; j + W <= n; j += W) store(y + j, load(y + j) + splat(a) * load(x + j));

@@ -20,40 +20,50 @@ using namespace simd;
 constexpr int64_t kTile = 256;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
-// m = max over classes, ls = log(sum exp(x - m)), for len pixels whose classes are inner apart.
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void lse_tile(const float* x, int64_t classes, int64_t inner, int64_t len, float* m, float* ls) {
+// m = max over classes, sum = sum exp(x - m), ls = log(sum), for len pixels whose classes are
+// inner apart; with Store, also e = exp(x - m) into `e` (same layout as x).
+template <bool Store>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void lse_tile(const float* x, int64_t classes,
+                                                                           int64_t inner, int64_t len,
+                                                                           float* m, float* sum, float* ls,
+                                                                           float* e) {
   int64_t j = 0;
   for (; j + W <= len; j += W) {
-    vf mv = splat(kNegInf), s = splat(0);
+    vf mv = splat(kNegInf), sv = splat(0);
     for (int64_t k = 0; k < classes; ++k) mv = max_into(load(x + k * inner + j), mv);
-    for (int64_t k = 0; k < classes; ++k) s += exp_nonpos(load(x + k * inner + j) - mv);
+    for (int64_t k = 0; k < classes; ++k) {
+      const vf ek = exp_nonpos(load(x + k * inner + j) - mv);
+      if (Store) store(e + k * inner + j, ek);
+      sv += ek;
+    }
     store(m + j, mv);
-    store(ls + j, s);
+    store(sum + j, sv);
   }
   for (; j < len; ++j) {
-    float mj = kNegInf, s = 0;
+    float mj = kNegInf, sj = 0;
     for (int64_t k = 0; k < classes; ++k) mj = x[k * inner + j] > mj ? x[k * inner + j] : mj;
-    for (int64_t k = 0; k < classes; ++k) s += scalar_exp_nonpos(x[k * inner + j] - mj);
+    for (int64_t k = 0; k < classes; ++k) {
+      const float ek = scalar_exp_nonpos(x[k * inner + j] - mj);
+      if (Store) e[k * inner + j] = ek;
+      sj += ek;
+    }
     m[j] = mj;
-    ls[j] = s;
+    sum[j] = sj;
   }
-  for (j = 0; j < len; ++j) ls[j] = std::log(ls[j]);
+  for (j = 0; j < len; ++j) ls[j] = std::log(sum[j]);
 }
 
-// dx = g * softmax(x) over the classes (the caller subtracts g at the target class).
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void softmax_scaled_tile(const float* x, float* dx, int64_t classes, int64_t inner, int64_t len, const float* m,
-                         const float* ls, const float* g) {
+// d *= f per pixel, over the classes.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void scale_tile(float* d, int64_t classes,
+                                                                             int64_t inner, int64_t len,
+                                                                             const float* f) {
   int64_t j = 0;
   for (; j + W <= len; j += W) {
-    const vf mv = load(m + j), lv = load(ls + j), gv = load(g + j);
-    for (int64_t k = 0; k < classes; ++k)
-      store(dx + k * inner + j, gv * exp_nonpos((load(x + k * inner + j) - mv) - lv));
+    const vf fv = load(f + j);
+    for (int64_t k = 0; k < classes; ++k) store(d + k * inner + j, load(d + k * inner + j) * fv);
   }
   for (; j < len; ++j)
-    for (int64_t k = 0; k < classes; ++k)
-      dx[k * inner + j] = g[j] * scalar_exp_nonpos((x[k * inner + j] - m[j]) - ls[j]);
+    for (int64_t k = 0; k < classes; ++k) d[k * inner + j] *= f[j];
 }
 
 // The tiles of [batch, inner] pixels: task t covers batch t / tiles, positions j0 .. j0 + len.
@@ -102,9 +112,9 @@ int64_t valid_probs(const CrossEntropyShape& s, const float* logits, const int32
                     float* nll_all, float* valid_p) {
   const Tiles tiles(s);
   for_tiles(s, tiles, [&](int64_t, int64_t b, int64_t j0, int64_t len) {
-    float m[kTile], ls[kTile];
+    float m[kTile], sum[kTile], ls[kTile];
     const float* x = tile_logits(s, logits, b, j0);
-    lse_tile(x, s.classes, s.inner, len, m, ls);
+    lse_tile<false>(x, s.classes, s.inner, len, m, sum, ls, nullptr);
     const int64_t base = b * s.inner + j0;
     for (int64_t j = 0; j < len; ++j) {
       const int32_t y = target[base + j];
@@ -118,6 +128,31 @@ int64_t valid_probs(const CrossEntropyShape& s, const float* logits, const int32
   for (int64_t i = 0; i < s.pixels(); ++i)
     if (target[i] != s.ignore_index) valid_p[n++] = p_all[i];
   return n;
+}
+
+// dlogits = g * (softmax(x) - onehot(y)) per pixel, g = gain(pixel, y, x[y], m, ls) (0 where ignored).
+// The exponentials are written once into dlogits and rescaled in place while the tile is in cache.
+template <class Gain>
+void grad_pass(const CrossEntropyShape& s, const float* logits, const int32_t* target, float* dlogits,
+               Gain&& gain) {
+  const Tiles tiles(s);
+  for_tiles(s, tiles, [&](int64_t, int64_t b, int64_t j0, int64_t len) {
+    float m[kTile], sum[kTile], ls[kTile], g[kTile], f[kTile];
+    const float* x = tile_logits(s, logits, b, j0);
+    float* dx = dlogits + b * s.classes * s.inner + j0;
+    const int64_t base = b * s.inner + j0;
+    lse_tile<true>(x, s.classes, s.inner, len, m, sum, ls, dx);
+    for (int64_t j = 0; j < len; ++j) {
+      const int32_t y = target[base + j];
+      g[j] = y == s.ignore_index ? 0.0f : gain(base + j, y, x[y * s.inner + j], m[j], ls[j]);
+      f[j] = g[j] / sum[j];
+    }
+    scale_tile(dx, s.classes, s.inner, len, f);
+    for (int64_t j = 0; j < len; ++j) {
+      const int32_t y = target[base + j];
+      if (y != s.ignore_index) dx[y * s.inner + j] -= g[j];
+    }
+  });
 }
 
 }  // namespace
@@ -135,9 +170,9 @@ void cross_entropy_forward(const CrossEntropyShape& s, const float* logits, cons
   const Tiles tiles(s);
   Buffer<double> parts(r == Reduction::None ? 0 : 2 * static_cast<size_t>(tiles.count));
   for_tiles(s, tiles, [&](int64_t t, int64_t b, int64_t j0, int64_t len) {
-    float m[kTile], ls[kTile];
+    float m[kTile], sum[kTile], ls[kTile];
     const float* x = tile_logits(s, logits, b, j0);
-    lse_tile(x, s.classes, s.inner, len, m, ls);
+    lse_tile<false>(x, s.classes, s.inner, len, m, sum, ls, nullptr);
     const int64_t base = b * s.inner + j0;
     double sl = 0, sw = 0;
     for (int64_t j = 0; j < len; ++j) {
@@ -168,24 +203,8 @@ void cross_entropy_backward(const CrossEntropyShape& s, const float* dloss, cons
       if (target[i] != s.ignore_index) sw += weight ? weight[target[i]] : 1.0;
     scale /= sw;  // all weights 0: NaN gradients at valid pixels, as PyTorch
   }
-  const Tiles tiles(s);
-  for_tiles(s, tiles, [&](int64_t, int64_t b, int64_t j0, int64_t len) {
-    float m[kTile], ls[kTile], g[kTile];
-    const float* x = tile_logits(s, logits, b, j0);
-    float* dx = dlogits + b * s.classes * s.inner + j0;
-    const int64_t base = b * s.inner + j0;
-    for (int64_t j = 0; j < len; ++j) {
-      const int32_t y = target[base + j];
-      if (y == s.ignore_index) g[j] = 0;
-      else
-        g[j] = static_cast<float>((r == Reduction::None ? dloss[base + j] : scale) * (weight ? weight[y] : 1.0f));
-    }
-    lse_tile(x, s.classes, s.inner, len, m, ls);
-    softmax_scaled_tile(x, dx, s.classes, s.inner, len, m, ls, g);
-    for (int64_t j = 0; j < len; ++j) {
-      const int32_t y = target[base + j];
-      if (y != s.ignore_index) dx[y * s.inner + j] -= g[j];
-    }
+  grad_pass(s, logits, target, dlogits, [&](int64_t pixel, int32_t y, float, float, float) {
+    return static_cast<float>((r == Reduction::None ? dloss[pixel] : scale) * (weight ? weight[y] : 1.0f));
   });
 }
 
@@ -195,7 +214,10 @@ OhemResult ohem_cross_entropy_forward(const CrossEntropyShape& s, const OhemOpti
   Buffer<float> p(P), nll(P), valid_p(P);
   OhemResult res;
   res.valid = valid_probs(s, logits, target, p.data(), nll.data(), valid_p.data());
-  if (res.valid == 0) return res;
+  if (res.valid == 0) {
+    res.threshold = o.thresh;  // max(no k-th value, thresh)
+    return res;
+  }
   res.threshold = ohem_threshold(valid_p.data(), res.valid, o, valid_p);
   if (std::isnan(res.threshold)) {
     res.loss = std::numeric_limits<float>::quiet_NaN();
@@ -224,36 +246,28 @@ OhemResult ohem_cross_entropy_forward(const CrossEntropyShape& s, const OhemOpti
 
 void ohem_cross_entropy_backward(const CrossEntropyShape& s, const OhemOptions& o, float dloss,
                                  const float* logits, const int32_t* target, const float* weight,
-                                 float* dlogits) {
-  const int64_t P = s.pixels();
-  const int64_t total = P * s.classes;
-  Buffer<float> p(P), valid_p(P);
-  const int64_t valid = valid_probs(s, logits, target, p.data(), nullptr, valid_p.data());
-  const double threshold = valid ? ohem_threshold(valid_p.data(), valid, o, valid_p) : 0.0;
-  int64_t kept = 0;
-  for (int64_t i = 0; i < P; ++i)
-    if (target[i] != s.ignore_index && double(p[i]) < threshold) ++kept;
-  if (valid == 0 || kept == 0 || std::isnan(threshold)) {
-    const float fill = std::isnan(threshold) ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
-    std::fill(dlogits, dlogits + total, fill);
+                                 float* dlogits, const OhemSelection* known) {
+  OhemSelection sel;
+  if (known) {
+    sel = *known;
+  } else {
+    const int64_t P = s.pixels();
+    Buffer<float> p(P), valid_p(P);
+    const int64_t valid = valid_probs(s, logits, target, p.data(), nullptr, valid_p.data());
+    sel.threshold = valid ? ohem_threshold(valid_p.data(), valid, o, valid_p) : o.thresh;
+    sel.kept = 0;
+    for (int64_t i = 0; i < P; ++i)
+      if (target[i] != s.ignore_index && double(p[i]) < sel.threshold) ++sel.kept;
+  }
+  if (sel.kept == 0 || std::isnan(sel.threshold)) {
+    const float fill = std::isnan(sel.threshold) ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
+    std::fill(dlogits, dlogits + s.pixels() * s.classes, fill);
     return;
   }
-  const double scale = double(dloss) / double(kept);
-  const Tiles tiles(s);
-  for_tiles(s, tiles, [&](int64_t, int64_t b, int64_t j0, int64_t len) {
-    float m[kTile], ls[kTile], g[kTile];
-    const float* x = tile_logits(s, logits, b, j0);
-    float* dx = dlogits + b * s.classes * s.inner + j0;
-    const int64_t base = b * s.inner + j0;
-    lse_tile(x, s.classes, s.inner, len, m, ls);
-    for (int64_t j = 0; j < len; ++j) {
-      const int32_t y = target[base + j];
-      const bool keep = y != s.ignore_index && double(target_prob(x[y * s.inner + j], m[j], ls[j])) < threshold;
-      g[j] = keep ? static_cast<float>(scale * (weight ? weight[y] : 1.0f)) : 0.0f;
-    }
-    softmax_scaled_tile(x, dx, s.classes, s.inner, len, m, ls, g);
-    for (int64_t j = 0; j < len; ++j)
-      if (g[j] != 0) dx[target[base + j] * s.inner + j] -= g[j];
+  const double scale = double(dloss) / double(sel.kept);
+  grad_pass(s, logits, target, dlogits, [&](int64_t, int32_t y, float xt, float m, float ls) {
+    const bool keep = double(target_prob(xt, m, ls)) < sel.threshold;
+    return keep ? static_cast<float>(scale * (weight ? weight[y] : 1.0f)) : 0.0f;
   });
 }
 

@@ -52,7 +52,8 @@ Napi::Value InterpolateBilinearBackward(const Napi::CallbackInfo& info) {
   const Shape& ds = dy->shape();
   if (in.size() != 4) fail(op, "option 'inputShape' must have 4 entries [B, C, H, W], got " + shape_str(in));
   if (in[0] != ds[0] || in[1] != ds[1])
-    fail(op, "inputShape " + shape_str(in) + " does not match the batch and channels of " + dy->describe("dy"));
+    fail(op,
+         "inputShape " + shape_str(in) + " does not match the batch and channels of " + dy->describe("dy"));
   check_side(op, "inputShape[2]", in[2]);
   check_side(op, "inputShape[3]", in[3]);
   check_total(op, in);

@@ -25,9 +25,12 @@ AxisView axis_view(const char* op, const JsTensor* x, const Napi::Object& o) {
   AxisView v;
   v.axis = axis;
   for (int64_t i = 0; i < rank; ++i) {
-    if (i < axis) v.outer *= s[i];
-    else if (i == axis) v.n = s[i];
-    else v.inner *= s[i];
+    if (i < axis)
+      v.outer *= s[i];
+    else if (i == axis)
+      v.n = s[i];
+    else
+      v.inner *= s[i];
   }
   return v;
 }
@@ -95,7 +98,8 @@ std::string index_str(const Shape& shape, int64_t flat) {
 }
 
 // logits [N, K, d1...] with target [N, d1...]: the shape the kernels see.
-CrossEntropyShape ce_shape(const char* op, const JsTensor* logits, const JsTensor* target, int64_t ignore_index) {
+CrossEntropyShape ce_shape(const char* op, const JsTensor* logits, const JsTensor* target,
+                           int64_t ignore_index) {
   const Shape& ls = logits->shape();
   if (ls.size() < 2) fail(op, logits->describe("logits") + ": expected rank >= 2 ([N, K] or [B, K, H, W])");
   Shape want = {ls[0]};
@@ -122,7 +126,8 @@ void check_targets(const char* op, const JsTensor* target, const CrossEntropySha
 const float* weight_option(const char* op, const Napi::Object& o, const JsTensor* logits, int64_t classes) {
   Napi::Value v = o.Get("weight");
   if (v.IsUndefined() || v.IsNull()) return nullptr;
-  if (!JsTensor::Is(v)) fail(op, "option 'weight' must be a float32 tensor of shape [" + std::to_string(classes) + "]");
+  if (!JsTensor::Is(v))
+    fail(op, "option 'weight' must be a float32 tensor of shape [" + std::to_string(classes) + "]");
   JsTensor* w = JsTensor::Unwrap(v.As<Napi::Object>());
   if (w->disposed()) fail(op, "tensor 'weight' " + shape_str(w->shape()) + " is disposed");
   if (w->dtype() != DType::F32) fail(op, w->describe("weight") + ": expected dtype float32");
@@ -169,7 +174,9 @@ CeArgs ce_args(const Napi::CallbackInfo& info, size_t first, const char* op, int
   return a;
 }
 
-Shape loss_shape(Reduction r, const JsTensor* target) { return r == Reduction::None ? target->shape() : Shape{}; }
+Shape loss_shape(Reduction r, const JsTensor* target) {
+  return r == Reduction::None ? target->shape() : Shape{};
+}
 
 // crossEntropy(logits, target, { weight?, ignoreIndex = -100, reduction = 'mean' }) -> { loss }
 Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
@@ -190,8 +197,10 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   Napi::Object o;
   CeArgs a = ce_args(info, 1, op, -100, &o, {dloss});
   const Reduction r = reduction_option(op, o);
-  if (r == Reduction::None) expect_shape(op, "dloss", dloss, a.target->shape());
-  else scalar_grad(op, dloss);
+  if (r == Reduction::None)
+    expect_shape(op, "dloss", dloss, a.target->shape());
+  else
+    scalar_grad(op, dloss);
   Napi::Object out;
   JsTensor* dx = JsTensor::Make(info.Env(), a.logits->shape(), DType::F32, &out);
   cross_entropy_backward(a.s, dloss->f32(), a.logits->f32(), a.target->i32(), a.weight, r, dx->f32());
@@ -219,8 +228,8 @@ Napi::Value OhemCrossEntropy(const Napi::CallbackInfo& info) {
   Napi::Object loss, kept;
   JsTensor::Make(env, {}, DType::F32, &loss)->f32()[0] = res.loss;
   JsTensor::Make(env, {}, DType::I32, &kept)->i32()[0] = static_cast<int32_t>(res.kept);
-  const double thr = res.valid ? res.threshold : std::nan("");
-  return make_result(env, {{"loss", loss}, {"kept", kept}, {"threshold", Napi::Number::New(env, thr)}});
+  return make_result(env,
+                     {{"loss", loss}, {"kept", kept}, {"threshold", Napi::Number::New(env, res.threshold)}});
 }
 
 // ohemCrossEntropyBackward(dloss, logits, target, options) -> dlogits
@@ -231,9 +240,31 @@ Napi::Value OhemCrossEntropyBackward(const Napi::CallbackInfo& info) {
   CeArgs a = ce_args(info, 1, op, 255, &o, {dloss});
   const OhemOptions h = ohem_options(op, o);
   const float g = scalar_grad(op, dloss);
+  // The forward's selection, when given, spares the backward a pass over the logits and the select.
+  const bool has_thr = !o.Get("threshold").IsUndefined(), has_kept = !o.Get("kept").IsUndefined();
+  if (has_thr != has_kept) fail(op, "options 'threshold' and 'kept' (the forward's result) go together");
+  OhemSelection known;
+  if (has_thr) {
+    known.threshold = number_option(o, "threshold", 0, op);
+    Napi::Value k = o.Get("kept");
+    if (JsTensor::Is(k)) {
+      const JsTensor* t = JsTensor::Unwrap(k.As<Napi::Object>());
+      if (t->disposed() || t->dtype() != DType::I32 || t->numel() != 1)
+        fail(op, "option 'kept' must be a number or the forward's int32 [] tensor, got " +
+                     (t->disposed() ? std::string("a disposed tensor") : t->describe("kept")));
+      expect_cpu(op, {a.logits, t});
+      known.kept = t->i32()[0];
+    } else {
+      known.kept = int_option(o, "kept", 0, op);
+    }
+    if (known.kept < 0 || known.kept > a.s.pixels())
+      fail(op, "option 'kept' must be between 0 and the " + std::to_string(a.s.pixels()) + " pixels, got " +
+                   std::to_string(known.kept));
+  }
   Napi::Object out;
   JsTensor* dx = JsTensor::Make(info.Env(), a.logits->shape(), DType::F32, &out);
-  ohem_cross_entropy_backward(a.s, h, g, a.logits->f32(), a.target->i32(), a.weight, dx->f32());
+  ohem_cross_entropy_backward(a.s, h, g, a.logits->f32(), a.target->i32(), a.weight, dx->f32(),
+                              has_thr ? &known : nullptr);
   return out;
 }
 

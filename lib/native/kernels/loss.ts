@@ -32,8 +32,21 @@ export interface OhemCrossEntropyResult {
   loss: NativeTensor;
   /** int32 []: how many pixels entered the mean. */
   kept: NativeTensor;
-  /** The probability bound used (kept: p < threshold); NaN when no pixel is valid. */
+  /**
+   * The probability bound used (kept: p < threshold): thresh when no pixel is valid, NaN when NaN
+   * logits reach the k-th place.
+   */
   threshold: number;
+}
+
+export interface OhemCrossEntropyBackwardOptions extends OhemCrossEntropyOptions {
+  /**
+   * The forward's `threshold` and `kept` (number or its int32 [] tensor), together: the backward
+   * then skips recomputing the selection (one pass over the logits and the nth_element). The
+   * probabilities it compares are bit-identical to the forward's, so the kept set is the same.
+   */
+  threshold?: number;
+  kept?: number | NativeTensor;
 }
 
 export interface LossKernels {
@@ -76,7 +89,8 @@ export interface LossKernels {
    * p < threshold (strict); loss = plain mean over kept pixels of w[y] * -log p (not divided by the
    * weights). logits [B, K, H, W] (any [N, K, ...]), target int32 [B, H, W].
    * Degenerate cases, where the official code fails or yields NaN, are defined for training instead:
-   * no valid pixel -> loss 0, kept 0, zero gradient (PyTorch raises on the empty sort); nothing kept
+   * no valid pixel -> loss 0, kept 0, threshold = thresh, zero gradient (PyTorch raises on the empty
+   * sort); nothing kept
    * (e.g. all valid p tie at the threshold, or minKept 0 with thresh <= min p) -> loss 0, kept 0, zero
    * gradient (PyTorch: NaN, the mean of nothing). NaN logits that reach the threshold make loss and
    * gradient NaN.
@@ -84,13 +98,14 @@ export interface LossKernels {
   ohemCrossEntropy(logits: NativeTensor, target: NativeTensor, options?: OhemCrossEntropyOptions): OhemCrossEntropyResult;
   /**
    * d loss / d logits of ohemCrossEntropy for dloss (shape [] or [1]): dloss * w[y] / kept * (softmax - onehot)
-   * at kept pixels, 0 elsewhere. Recomputes the selection (bit-identical to the forward's).
+   * at kept pixels, 0 elsewhere (all 0 when nothing is kept, all NaN when the threshold is NaN). Recomputes
+   * the selection unless given the forward's `threshold` and `kept`.
    */
   ohemCrossEntropyBackward(
     dloss: NativeTensor,
     logits: NativeTensor,
     target: NativeTensor,
-    options?: OhemCrossEntropyOptions,
+    options?: OhemCrossEntropyBackwardOptions,
   ): NativeTensor;
 }
 

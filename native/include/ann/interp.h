@@ -7,9 +7,9 @@
 namespace ann {
 
 struct InterpShape {
-  int64_t planes;             // B * C
-  int64_t in_h, in_w;         // input plane
-  int64_t out_h, out_w;       // output plane
+  int64_t planes;        // B * C
+  int64_t in_h, in_w;    // input plane
+  int64_t out_h, out_w;  // output plane
   bool align_corners;
 };
 

@@ -40,20 +40,25 @@ struct OhemOptions {
   double thresh = 0.7;
   int64_t min_kept = 100000;
 };
-struct OhemResult {
-  float loss = 0;       // mean over kept pixels of w[y] * nll; 0 when nothing is kept
-  int64_t kept = 0;     // pixels that entered the mean
-  int64_t valid = 0;    // non-ignored pixels
-  double threshold = 0; // the probability bound (kept: p < threshold); NaN when the logits hold NaN
+// Which pixels the loss keeps: those valid with p < threshold; `kept` of them.
+struct OhemSelection {
+  double threshold = 0;  // thresh when no pixel is valid; NaN when NaN logits reach the k-th place
+  int64_t kept = 0;
+};
+struct OhemResult : OhemSelection {
+  float loss = 0;     // mean over kept pixels of w[y] * nll; 0 when nothing is kept, NaN with the threshold
+  int64_t valid = 0;  // non-ignored pixels
 };
 // The official ANN (openseg FSOhemCELoss) selection: p = softmax probability of the target at
 // valid pixels, threshold = max(kth smallest p with k = min(min_kept, valid - 1), thresh),
 // keep p < threshold.
 OhemResult ohem_cross_entropy_forward(const CrossEntropyShape& s, const OhemOptions& o, const float* logits,
                                       const int32_t* target, const float* weight);
-// dlogits of the forward's loss scaled by dloss; zero when nothing is kept, NaN when the threshold is.
+// dlogits of the forward's loss scaled by dloss; zero when nothing is kept, NaN when the threshold
+// is. `known` is the forward's selection (saves a pass and the selection), or null to recompute it;
+// the recomputed probabilities are bit-identical to the forward's.
 void ohem_cross_entropy_backward(const CrossEntropyShape& s, const OhemOptions& o, float dloss,
                                  const float* logits, const int32_t* target, const float* weight,
-                                 float* dlogits);
+                                 float* dlogits, const OhemSelection* known);
 
 }  // namespace ann
