@@ -27,7 +27,10 @@ function bad(path: string, why: string): never {
 
 function typedView(dtype: SafetensorsDType, bytes: Uint8Array): RawArray {
   // Copy into a fresh, aligned buffer: the file's data need not be aligned for the element type.
-  const buf = bytes.slice().buffer;
+  // (Buffer#slice would return a view of the whole file, not a copy.)
+  const copy = new Uint8Array(bytes.length);
+  copy.set(bytes);
+  const buf = copy.buffer;
   switch (dtype) {
     case 'F32':
       return new Float32Array(buf);
