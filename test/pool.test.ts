@@ -38,6 +38,16 @@ describe('maxPool2d (PyTorch max_pool2d)', () => {
     });
   }
 
+  it('backward accepts indices in any order (each plane zeroed ahead of the scatter)', () => {
+    const [h, w] = [5, 6];
+    const idx = Int32Array.from({ length: 2 * 3 * 4 }, (_, k) => (k * 17 + 5) % (h * w));
+    const dy = Float32Array.from({ length: idx.length }, (_, k) => k + 1);
+    const dx = keep(native.maxPool2dBackward(keep(native.fromArray(dy, [2, 1, 3, 4])), keep(native.fromArray(idx, [2, 1, 3, 4])), [2, 1, h, w]));
+    const want = new Float32Array(2 * h * w);
+    idx.forEach((v, k) => (want[Math.floor(k / 12) * h * w + v] += dy[k]));
+    expect(Array.from(dx.toArray())).toEqual(Array.from(want));
+  });
+
   it('follows PyTorch output-size rule (ceil_mode last-window rule included) over many sizes', () => {
     const table = JSON.parse(fx.metadata.sizes) as number[][];
     for (const [h, k, s, p, d, ceil, out] of table) {

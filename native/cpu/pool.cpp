@@ -15,10 +15,10 @@
 namespace ann {
 namespace {
 
+// Branch-free: on random data the outcome is unpredictable, and mispredictions dominated.
 inline bool beats(float v, int64_t vi, float m, int64_t mi) {
-  if (v != v) return m == m || vi > mi;
-  if (m != m) return false;
-  return v > m || (v == m && vi < mi);
+  const bool vn = v != v, mn = m != m;
+  return (vn & (!mn | (vi > mi))) | (!vn & !mn & ((v > m) | ((v == m) & (vi < mi))));
 }
 
 #pragma GCC diagnostic ignored "-Wpsabi"  // the vector helpers are always inlined: no ABI crosses
@@ -43,6 +43,7 @@ __attribute__((always_inline)) inline void vstore(T* p, const V& v) {
 // later elements of the scan, so the plain scan rule applies per column.
 ANN_CLONES void column_max(const float* plane, int64_t w, int64_t y0, int64_t y1, int64_t step, float* vm,
                            int32_t* vr) {
+  // Row by row (a sequential stream the prefetcher follows), winners kept in L1-resident arrays.
   std::memcpy(vm, plane + y0 * w, static_cast<size_t>(w) * sizeof(float));
   std::fill(vr, vr + w, static_cast<int32_t>(y0));
   for (int64_t y = y0 + step; y < y1; y += step) {
@@ -332,39 +333,45 @@ void pyramid_avg_plane(const float* xp, float* yp, int64_t w, const Axis& ay, co
   });
 }
 
+// The scan rule as one int64 whose maximum is the winner, so reductions are plain max chains:
+// high word an order-preserving image of the value (NaN above +inf; -0 as +0, which PyTorch's
+// `>` treats as a tie), low word the flat index, inverted for numbers so the first one wins.
+constexpr int32_t kNanKey = std::numeric_limits<int32_t>::max();
+
+inline int64_t max_key(float v, int64_t flat) {
+  const float z = v + 0.0f;
+  int32_t u;
+  std::memcpy(&u, &z, sizeof u);
+  const int32_t ordered = u ^ ((u >> 31) & 0x7FFFFFFF);
+  const int64_t number = (int64_t(ordered) << 32) | int64_t(0xFFFFFFFFu - static_cast<uint32_t>(flat));
+  const int64_t nan = (int64_t(kNanKey) << 32) | flat;
+  return v != v ? nan : number;
+}
+
+inline int64_t key_index(int64_t key) {
+  const uint32_t low = static_cast<uint32_t>(key);
+  return (key >> 32) == kNanKey ? int64_t(low) : int64_t(0xFFFFFFFFu - low);
+}
+
 void pyramid_max_plane(const float* xp, float* yp, int32_t* ip, int64_t w, const Axis& ay, const Axis& ax,
-                       const std::vector<int64_t>& sizes, float* vm, int32_t* vr, float* cm, int64_t* ci) {
+                       const std::vector<int64_t>& sizes, float* vm, int32_t* vr, int64_t* ck) {
   const int64_t R = ay.segments(), Cs = ax.segments();
   for (int64_t r = 0; r < R; ++r) {
     column_max(xp, w, ay.edges[r], ay.edges[r + 1], 1, vm, vr);
     for (int64_t c = 0; c < Cs; ++c) {
-      int64_t i = ax.edges[c];
-      float m = vm[i];
-      int64_t mi = int64_t(vr[i]) * w + i;
-      for (++i; i < ax.edges[c + 1]; ++i) {
-        const int64_t vi = int64_t(vr[i]) * w + i;
-        if (beats(vm[i], vi, m, mi)) {
-          m = vm[i];
-          mi = vi;
-        }
-      }
-      cm[r * Cs + c] = m;
-      ci[r * Cs + c] = mi;
+      int64_t k = std::numeric_limits<int64_t>::min();
+      for (int64_t i = ax.edges[c]; i < ax.edges[c + 1]; ++i)
+        k = std::max(k, max_key(vm[i], int64_t(vr[i]) * w + i));
+      ck[r * Cs + c] = k;
     }
   }
   for_each_bin(ay, ax, sizes, [&](int64_t s, int64_t bi, int64_t bj) {
-    float m = -std::numeric_limits<float>::infinity();
-    int64_t mi = -1;
+    int64_t k = std::numeric_limits<int64_t>::min();
     for (int64_t r = ay.seg0[bi]; r < ay.seg1[bi]; ++r)
-      for (int64_t c = ax.seg0[bj]; c < ax.seg1[bj]; ++c) {
-        const int64_t k = r * Cs + c;
-        if (mi < 0 || beats(cm[k], ci[k], m, mi)) {
-          m = cm[k];
-          mi = ci[k];
-        }
-      }
-    yp[s] = m;
-    ip[s] = static_cast<int32_t>(mi);
+      for (int64_t c = ax.seg0[bj]; c < ax.seg1[bj]; ++c) k = std::max(k, ck[r * Cs + c]);
+    const int64_t index = key_index(k);
+    yp[s] = xp[index];
+    ip[s] = static_cast<int32_t>(index);
   });
 }
 
@@ -382,12 +389,12 @@ void pyramid_pool_forward(const float* x, float* y, int32_t* indices, int64_t pl
   const int64_t S = pyramid_total(sizes), R = ay.segments(), Cs = ax.segments();
   parallel_for(planes, 1, [&](int64_t begin, int64_t end) {
     if (max_mode) {
-      Buffer<float> vm(w), cm(R * Cs);
+      Buffer<float> vm(w);
       Buffer<int32_t> vr(w);
-      Buffer<int64_t> ci(R * Cs);
+      Buffer<int64_t> ck(R * Cs);
       for (int64_t p = begin; p < end; ++p)
         pyramid_max_plane(x + p * h * w, y + p * S, indices + p * S, w, ay, ax, sizes, vm.data(), vr.data(),
-                          cm.data(), ci.data());
+                          ck.data());
     } else {
       Buffer<double> acc(w), cell(R * Cs);
       for (int64_t p = begin; p < end; ++p)

@@ -212,7 +212,8 @@ Napi::Value SamplePositions(const Napi::CallbackInfo& info) {
   const int64_t h = int_option(o, "height", -1, op), w = int_option(o, "width", -1, op);
   if (h < 1 || w < 1)
     fail(op, "options 'height' and 'width' must be positive integers, got " + str(h) + "x" + str(w));
-  if (h * w > kMaxPlane) fail(op, str(h) + "x" + str(w) + ": height*width exceeds the int32 index range");
+  if (h > kMaxPlane || w > kMaxPlane || h * w > kMaxPlane)
+    fail(op, str(h) + "x" + str(w) + ": height*width exceeds the int32 index range");
   const bool has_n = !o.Get("n").IsUndefined() && !o.Get("n").IsNull();
   const bool has_sizes = !o.Get("sizes").IsUndefined() && !o.Get("sizes").IsNull();
   if (has_n && has_sizes) fail(op, "give either 'sizes' or 'n', not both");

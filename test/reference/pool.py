@@ -12,7 +12,7 @@ from common import both, gen, put, randn, save
 
 
 def tied(shape, g):
-    """Small integers (many ties) with NaN and -inf sprinkled in, for the scan-order rules."""
+    """Small integers (many ties) with NaN and +-inf sprinkled in, for the scan-order rules."""
     x = torch.randint(0, 2, shape, generator=g).float()
     flat = x.view(-1)
     n = flat.numel()
@@ -20,6 +20,8 @@ def tied(shape, g):
         flat[k] = float("nan")
     for k in torch.randperm(n, generator=g)[: max(2, n // 12)]:
         flat[k] = float("-inf")
+    for k in torch.randperm(n, generator=g)[: max(1, n // 40)]:
+        flat[k] = float("inf")
     x[0, 0, :2, :2] = float("-inf")  # a window of nothing but -inf keeps its first index
     return x
 
@@ -91,6 +93,7 @@ def pyramid_fixture():
         ("h1", [2, 2, 1, 7], [1, 3, 6, 8]),
         ("h5", [2, 2, 5, 9], [1, 3, 6, 8]),
         ("h97", [1, 2, 97, 5], [1, 3, 6, 8]),
+        ("w97", [1, 2, 3, 97], [1, 3, 6, 8]),
         ("pixel", [2, 2, 1, 1], [1, 3, 6, 8]),
         ("psp", [2, 2, 8, 8], [1, 2, 3, 6]),
         ("wide", [2, 2, 13, 8], [1, 4, 8, 12]),
