@@ -32,7 +32,7 @@ const flags = ['-std=c++17', '-O2', '-g', '-fPIC', '-fexceptions', '-fvisibility
   ...(process.env.ANN_DEV_CXXFLAGS ? process.env.ANN_DEV_CXXFLAGS.split(' ') : [])];
 mkdirSync(out, { recursive: true });
 
-const headersTime = Math.max(...execFileSync('sh', ['-c', 'ls native/include/ann/*.h native/napi/*.h'], { encoding: 'utf8' })
+const headersTime = Math.max(...execFileSync('sh', ['-c', 'ls native/include/ann/*.h native/napi/*.h native/cpu/*.h 2>/dev/null'], { encoding: 'utf8' })
   .trim().split('\n').map((h) => statSync(h).mtimeMs));
 const jobs = picked.map((src) => ({ src, obj: join(out, src.replace(/[/\\]/g, '_') + '.o') }))
   .filter(({ src, obj }) => !existsSync(obj) || statSync(obj).mtimeMs < Math.max(statSync(src).mtimeMs, headersTime));
