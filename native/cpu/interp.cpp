@@ -52,17 +52,14 @@ void resample_row(const float* row, const AxisMap& mx, int64_t out_w, float* h) 
   for (int64_t j = 0; j < out_w; ++j) h[j] = w0[j] * row[i0[j]] + w1[j] * row[i1[j]];
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void blend_rows(float a, const float* h0,
-                                                                             float b, const float* h1,
-                                                                             float* y, int64_t n) {
+ANN_CLONES void blend_rows(float a, const float* h0, float b, const float* h1, float* y, int64_t n) {
   using namespace simd;
   int64_t j = 0;
   for (; j + W <= n; j += W) store(y + j, splat(a) * load(h0 + j) + splat(b) * load(h1 + j));
   for (; j < n; ++j) y[j] = a * h0[j] + b * h1[j];
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void axpy(float a, const float* x, float* y,
-                                                                       int64_t n) {
+ANN_CLONES void axpy(float a, const float* x, float* y, int64_t n) {
   using namespace simd;
   int64_t j = 0;
   for (; j + W <= n; j += W) store(y + j, load(y + j) + splat(a) * load(x + j));

@@ -21,19 +21,17 @@ constexpr int64_t kTile = 256;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // m = max over classes, sum = sum exp(x - m), ls = log(sum), for len pixels whose classes are
-// inner apart; with Store, also e = exp(x - m) into `e` (same layout as x).
-template <bool Store>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void lse_tile(const float* x, int64_t classes,
-                                                                           int64_t inner, int64_t len,
-                                                                           float* m, float* sum, float* ls,
-                                                                           float* e) {
+// inner apart; e (same layout as x) also receives exp(x - m) unless null. One function for both
+// uses, so the OHEM probabilities of forward and backward come from the same instructions.
+ANN_CLONES void lse_tile(const float* x, int64_t classes, int64_t inner, int64_t len, float* m, float* sum,
+                         float* ls, float* e) {
   int64_t j = 0;
   for (; j + W <= len; j += W) {
     vf mv = splat(kNegInf), sv = splat(0);
     for (int64_t k = 0; k < classes; ++k) mv = max_into(load(x + k * inner + j), mv);
     for (int64_t k = 0; k < classes; ++k) {
       const vf ek = exp_nonpos(load(x + k * inner + j) - mv);
-      if (Store) store(e + k * inner + j, ek);
+      if (e) store(e + k * inner + j, ek);
       sv += ek;
     }
     store(m + j, mv);
@@ -44,7 +42,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void lse_tile(const
     for (int64_t k = 0; k < classes; ++k) mj = x[k * inner + j] > mj ? x[k * inner + j] : mj;
     for (int64_t k = 0; k < classes; ++k) {
       const float ek = scalar_exp_nonpos(x[k * inner + j] - mj);
-      if (Store) e[k * inner + j] = ek;
+      if (e) e[k * inner + j] = ek;
       sj += ek;
     }
     m[j] = mj;
@@ -54,9 +52,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void lse_tile(const
 }
 
 // d *= f per pixel, over the classes.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void scale_tile(float* d, int64_t classes,
-                                                                             int64_t inner, int64_t len,
-                                                                             const float* f) {
+ANN_CLONES void scale_tile(float* d, int64_t classes, int64_t inner, int64_t len, const float* f) {
   int64_t j = 0;
   for (; j + W <= len; j += W) {
     const vf fv = load(f + j);
@@ -97,13 +93,13 @@ double sum_in_order(const double* parts, int64_t n, int64_t stride) {
   return acc;
 }
 
-// The OHEM threshold over the target probabilities p of valid pixels (NaN sorts last).
-double ohem_threshold(const float* valid_p, int64_t n, const OhemOptions& o, Buffer<float>& scratch) {
-  std::copy(valid_p, valid_p + n, scratch.data());
+// The OHEM threshold over the target probabilities p of the n > 0 valid pixels (NaN sorts last,
+// as in torch.sort); reorders p.
+double ohem_threshold(float* p, int64_t n, const OhemOptions& o) {
   const int64_t k = std::min(o.min_kept, n - 1);
   auto less = [](float a, float b) { return a < b || (b != b && a == a); };
-  std::nth_element(scratch.data(), scratch.data() + k, scratch.data() + n, less);
-  const double v = scratch[k];
+  std::nth_element(p, p + k, p + n, less);
+  const double v = p[k];
   return o.thresh > v ? o.thresh : v;  // Python's max(v, thresh): NaN stays NaN
 }
 
@@ -114,7 +110,7 @@ int64_t valid_probs(const CrossEntropyShape& s, const float* logits, const int32
   for_tiles(s, tiles, [&](int64_t, int64_t b, int64_t j0, int64_t len) {
     float m[kTile], sum[kTile], ls[kTile];
     const float* x = tile_logits(s, logits, b, j0);
-    lse_tile<false>(x, s.classes, s.inner, len, m, sum, ls, nullptr);
+    lse_tile(x, s.classes, s.inner, len, m, sum, ls, nullptr);
     const int64_t base = b * s.inner + j0;
     for (int64_t j = 0; j < len; ++j) {
       const int32_t y = target[base + j];
@@ -141,7 +137,7 @@ void grad_pass(const CrossEntropyShape& s, const float* logits, const int32_t* t
     const float* x = tile_logits(s, logits, b, j0);
     float* dx = dlogits + b * s.classes * s.inner + j0;
     const int64_t base = b * s.inner + j0;
-    lse_tile<true>(x, s.classes, s.inner, len, m, sum, ls, dx);
+    lse_tile(x, s.classes, s.inner, len, m, sum, ls, dx);
     for (int64_t j = 0; j < len; ++j) {
       const int32_t y = target[base + j];
       g[j] = y == s.ignore_index ? 0.0f : gain(base + j, y, x[y * s.inner + j], m[j], ls[j]);
@@ -172,7 +168,7 @@ void cross_entropy_forward(const CrossEntropyShape& s, const float* logits, cons
   for_tiles(s, tiles, [&](int64_t t, int64_t b, int64_t j0, int64_t len) {
     float m[kTile], sum[kTile], ls[kTile];
     const float* x = tile_logits(s, logits, b, j0);
-    lse_tile<false>(x, s.classes, s.inner, len, m, sum, ls, nullptr);
+    lse_tile(x, s.classes, s.inner, len, m, sum, ls, nullptr);
     const int64_t base = b * s.inner + j0;
     double sl = 0, sw = 0;
     for (int64_t j = 0; j < len; ++j) {
@@ -218,7 +214,7 @@ OhemResult ohem_cross_entropy_forward(const CrossEntropyShape& s, const OhemOpti
     res.threshold = o.thresh;  // max(no k-th value, thresh)
     return res;
   }
-  res.threshold = ohem_threshold(valid_p.data(), res.valid, o, valid_p);
+  res.threshold = ohem_threshold(valid_p.data(), res.valid, o);
   if (std::isnan(res.threshold)) {
     res.loss = std::numeric_limits<float>::quiet_NaN();
     return res;
@@ -254,7 +250,7 @@ void ohem_cross_entropy_backward(const CrossEntropyShape& s, const OhemOptions& 
     const int64_t P = s.pixels();
     Buffer<float> p(P), valid_p(P);
     const int64_t valid = valid_probs(s, logits, target, p.data(), nullptr, valid_p.data());
-    sel.threshold = valid ? ohem_threshold(valid_p.data(), valid, o, valid_p) : o.thresh;
+    sel.threshold = valid ? ohem_threshold(valid_p.data(), valid, o) : o.thresh;
     sel.kept = 0;
     for (int64_t i = 0; i < P; ++i)
       if (target[i] != s.ignore_index && double(p[i]) < sel.threshold) ++sel.kept;

@@ -12,6 +12,8 @@
 // (they are reported at the calling lines, so the note stays off for the rest of the file).
 #pragma GCC diagnostic ignored "-Wpsabi"
 #define ANN_SIMD_INLINE inline __attribute__((always_inline))
+// The hot loops of the loss and interp kernels, compiled three ways and picked at load time.
+#define ANN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 namespace ann::simd {
 

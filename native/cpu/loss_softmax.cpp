@@ -17,7 +17,6 @@ using namespace simd;
 
 constexpr int64_t kTile = 256;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-#define ANN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 // Runs f(o, j0, len) over tiles of the inner axis, in parallel.
 template <class F>
