@@ -65,6 +65,13 @@ function bothThreadCounts(fn: () => NativeTensor): [Float32Array, Float32Array] 
   }
 }
 
+/** Bitwise equality of two large arrays (NaN equal to NaN), without vitest's slow deep diff. */
+function expectSame(actual: ArrayLike<number>, expected: ArrayLike<number>, label = 'arrays') {
+  expect(actual.length, label).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++)
+    if (!Object.is(actual[i], expected[i])) throw new Error(`${label}: ${actual[i]} vs ${expected[i]} at ${i}`);
+}
+
 describe('relu', () => {
   it.each(of('relu'))('$key forward and backward (NaN/Inf included)', ({ key }) => {
     const y = k(native.relu(fx.input(`${key}.x`)));
@@ -98,10 +105,10 @@ describe('broadcasting binary ops', () => {
       const c = Math.floor(i / (40 * 41)) % 64;
       if (one[i] !== Math.fround(ad[i] * bd[c])) throw new Error(`mul mismatch at ${i}`);
     }
-    expect(many).toEqual(one);
+    expectSame(many, one, 'threads');
     const [s1, s2] = bothThreadCounts(() => native.add(a, a));
     for (let i = 0; i < ad.length; i++) if (s1[i] !== Math.fround(ad[i] * 2)) throw new Error(`add mismatch at ${i}`);
-    expect(s2).toEqual(s1);
+    expectSame(s2, s1, 'threads');
   });
 
   it('propagates NaN and Inf as IEEE arithmetic does', () => {
@@ -131,7 +138,7 @@ describe('scale, affine, neg, addInPlace, copyInto', () => {
     const ad = acc.toArray();
     for (let i = 0; i < xd.length; i += 991) expect(ad[i]).toBe(Math.fround(Math.fround(1 + xd[i]) + Math.fround(-2 * xd[i])));
     native.copyInto(acc, x);
-    expect(acc.toArray()).toEqual(xd);
+    expectSame(acc.toArray(), xd, 'copyInto');
   });
 });
 
@@ -211,9 +218,9 @@ describe('permute', () => {
       for (let n = 0; n < N; n++)
         for (let c = 0; c < C; c++)
           if (one[(b * N + n) * C + c] !== xd[(b * C + c) * N + n]) throw new Error(`permute mismatch at ${b},${n},${c}`);
-    expect(many).toEqual(one);
+    expectSame(many, one, 'threads');
     const back = k(native.permute(k(native.permute(x, [2, 0, 1])), [1, 2, 0]));
-    expect(back.toArray()).toEqual(xd);
+    expectSame(back.toArray(), xd, 'permute round trip');
     // Short dims on either side of the transpose (tiles reshape to stay large).
     for (const [P, Q] of [[3, 7001], [7001, 3], [1, 5000], [130, 17]]) {
       const z = randn([2, P, Q], 22);
@@ -223,7 +230,7 @@ describe('permute', () => {
         for (let q = 0; q < Q; q++)
           for (let p = 0; p < P; p++)
             if (u1[(b * Q + q) * P + p] !== zd[(b * P + p) * Q + q]) throw new Error(`permute [2,${P},${Q}] mismatch`);
-      expect(u2).toEqual(u1);
+      expectSame(u2, u1, 'threads');
     }
   });
 });
@@ -250,13 +257,13 @@ describe('cat, split, narrow', () => {
     const b = randn([1, 24, 65, 65], 32);
     const [one, many] = bothThreadCounts(() => native.cat([a, b], 1));
     const ad = a.toArray(), bd = b.toArray();
-    expect(one.subarray(0, ad.length)).toEqual(ad);
-    expect(one.subarray(ad.length)).toEqual(bd);
-    expect(many).toEqual(one);
+    expectSame(one.subarray(0, ad.length), ad, 'cat a');
+    expectSame(one.subarray(ad.length), bd, 'cat b');
+    expectSame(many, one, 'threads');
     const y = k(native.cat([a, b], 1));
     const [pa, pb] = native.split(y, 1, [40, 24]).map(k);
-    expect(pa.toArray()).toEqual(ad);
-    expect(pb.toArray()).toEqual(bd);
+    expectSame(pa.toArray(), ad, 'split a');
+    expectSame(pb.toArray(), bd, 'split b');
     const w = randn([300, 7], 33);
     const mid = k(native.narrow(w, 1, 2, 3)).toArray();
     const wd = w.toArray();
@@ -283,10 +290,10 @@ describe('matmul', () => {
     const a = randn([8, 24, 40], 41);
     const b = randn([8, 40, 16], 42);
     const [one, many] = bothThreadCounts(() => native.matmul(a, b));
-    expect(many).toEqual(one);
+    expectSame(many, one, 'threads');
     const shared = randn([40, 16], 43);
     const flat = k(native.matmul(k(a.reshape([8 * 24, 40])), shared)).toArray();
-    expect(k(native.matmul(a, shared)).toArray()).toEqual(flat);
+    expectSame(k(native.matmul(a, shared)).toArray(), flat, 'shared b');
   });
 });
 
@@ -305,7 +312,7 @@ describe('dropout2d', () => {
     const x = k(native.full([64, 512, 3], 1));
     for (const p of [0.05, 0.3, 0.5, 0.9]) {
       const [m1, m2] = bothThreadCounts(() => native.dropout2d(x, { p, seed: 42 }).mask);
-      expect(m2).toEqual(m1);
+      expectSame(m2, m1, 'mask threads');
       const n = m1.length;
       const kept = m1.filter((v) => v !== 0).length / n;
       const sigma = Math.sqrt((p * (1 - p)) / n);
