@@ -1,0 +1,148 @@
+// Tensor: the autograd-aware handle over a native tensor. Data lives in native memory; reading
+// it out copies. Memory is managed as in TensorFlow.js (dispose, tidy, keep), with a
+// FinalizationRegistry as a safety net that reports leaks when ANN_SEG_DEBUG_LEAKS=1.
+import { native, type DType, type Device, type NativeTensor } from './native/index.js';
+import { setTensorTest, track } from './autograd/scope.js';
+import { runBackward, type GradNode } from './autograd/tape.js';
+
+const DEBUG_LEAKS = process.env.ANN_SEG_DEBUG_LEAKS === '1';
+const leaks = new FinalizationRegistry<string>((origin) => {
+  console.warn(`ann-seg: a tensor was garbage-collected without dispose(); it was made at\n${origin}`);
+});
+
+let nextId = 1;
+
+export interface TensorOptions {
+  requiresGrad?: boolean;
+  device?: Device;
+}
+
+export class Tensor {
+  readonly id = nextId++;
+  requiresGrad: boolean;
+  grad: Tensor | null = null;
+  /** @internal The node that made this tensor, when it was recorded for backward. */
+  gradFn: GradNode | null = null;
+  #handle: NativeTensor | null;
+  #graphHolds = 0;
+  #scopeReleased = false;
+
+  /** @internal Wraps a native tensor; use tensor(), zeros(), ... or an op to make one. */
+  constructor(handle: NativeTensor, requiresGrad = false) {
+    this.#handle = handle;
+    this.requiresGrad = requiresGrad;
+    track(this);
+    if (DEBUG_LEAKS) leaks.register(this, new Error('tensor created').stack ?? '', this);
+  }
+
+  /** @internal The native tensor; throws if disposed. */
+  get native(): NativeTensor {
+    if (!this.#handle) throw new Error(`tensor #${this.id}: used after dispose()`);
+    return this.#handle;
+  }
+
+  get shape(): number[] {
+    return this.native.shape;
+  }
+  get dtype(): DType {
+    return this.native.dtype;
+  }
+  get device(): Device {
+    return this.native.device;
+  }
+  get size(): number {
+    return this.native.size;
+  }
+  get rank(): number {
+    return this.native.shape.length;
+  }
+  get isDisposed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** A copy of the data as float32. */
+  toFloat32Array(): Float32Array {
+    const a = this.native.toArray();
+    return a instanceof Float32Array ? a : Float32Array.from(a);
+  }
+  /** A copy of the data as int32 (int32 tensors only). */
+  toInt32Array(): Int32Array {
+    const a = this.native.toArray();
+    if (!(a instanceof Int32Array)) throw new Error(`toInt32Array: tensor ${JSON.stringify(this.shape)} is ${this.dtype}`);
+    return a;
+  }
+  /** The value of a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item: tensor ${JSON.stringify(this.shape)} has ${this.size} elements, not 1`);
+    return this.native.toArray()[0];
+  }
+
+  /** A tensor sharing this one's data, cut off from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.native.reshape(this.shape));
+  }
+  /** @internal A fresh copy of the data with no graph. */
+  detachedCopy(): Tensor {
+    return new Tensor(this.native.clone());
+  }
+  /** Tensors are always contiguous here. */
+  contiguous(): Tensor {
+    return this;
+  }
+
+  /** Backpropagates from this tensor (a scalar unless `grad` is given), filling leaves' .grad. */
+  backward(grad?: Tensor): void {
+    if (!this.requiresGrad) throw new Error('backward: this tensor does not require grad and has no graph');
+    if (grad === undefined) {
+      if (this.size !== 1)
+        throw new Error(`backward: tensor ${JSON.stringify(this.shape)} is not a scalar; pass a gradient of the same shape`);
+      const one = new Tensor(native.full(this.shape, 1));
+      try {
+        runBackward(this, one, addTensors);
+      } finally {
+        one.dispose();
+      }
+      return;
+    }
+    if (JSON.stringify(grad.shape) !== JSON.stringify(this.shape))
+      throw new Error(`backward: gradient shape ${JSON.stringify(grad.shape)} does not match tensor shape ${JSON.stringify(this.shape)}`);
+    runBackward(this, grad, addTensors);
+  }
+
+  /** Frees the native storage now (views made by reshape keep theirs). */
+  dispose(): void {
+    if (!this.#handle) return;
+    this.#handle.dispose();
+    this.#handle = null;
+    if (DEBUG_LEAKS) leaks.unregister(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** @internal The tidy scope that made this tensor ended without returning it. */
+  releaseFromScope(): void {
+    if (this.#graphHolds > 0) this.#scopeReleased = true;
+    else this.dispose();
+  }
+  /** @internal A graph node saved this tensor for its backward. */
+  holdForGraph(): void {
+    this.native; // throws if disposed
+    this.#graphHolds++;
+  }
+  /** @internal That node ran or was dropped. */
+  releaseFromGraph(): void {
+    if (--this.#graphHolds === 0 && this.#scopeReleased) this.dispose();
+  }
+}
+
+setTensorTest((v: unknown): v is Tensor => v instanceof Tensor);
+
+function addTensors(a: Tensor, b: Tensor): Tensor {
+  const out = a.native.clone();
+  const handle = native as unknown as { addInPlace?: (dst: NativeTensor, src: NativeTensor) => void };
+  if (!handle.addInPlace) throw new Error('backward: the native addon lacks addInPlace');
+  handle.addInPlace(out, b.native);
+  return new Tensor(out);
+}
