@@ -128,7 +128,7 @@ export class Tensor {
   }
   /** @internal A graph node saved this tensor for its backward. */
   holdForGraph(): void {
-    this.native; // throws if disposed
+    if (!this.#handle) throw new Error(`tensor #${this.id}: saved for backward after dispose()`);
     this.#graphHolds++;
   }
   /** @internal That node ran or was dropped. */

@@ -40,7 +40,7 @@ export interface ConvKernels {
   /**
    * Gradients of conv2d given dy [B,Cout,Ho,Wo] and the forward's x, weight and geometry options.
    * Returns only the gradients asked for: dx like x, dweight like weight, dbias [Cout].
-   * Deterministic (the same inputs give bit-identical results).
+   * Deterministic: the same inputs on the same thread count give bit-identical results.
    */
   conv2dBackward(dy: NativeTensor, x: NativeTensor, weight: NativeTensor, options?: Conv2dBackwardOptions): Conv2dGrads;
 }

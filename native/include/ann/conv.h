@@ -28,7 +28,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight, c
 
 // Gradients from dy [B, Cout, Ho, Wo]; each output pointer may be null to skip that gradient.
 // dx [B, Cin, H, W], dweight [Cout, Cin, kh, kw], dbias [Cout] are overwritten, not accumulated.
-// Deterministic: no atomics, and a fixed summation order independent of the thread count's timing.
+// Deterministic: no atomics; the summation order depends only on the shapes and the thread count.
 void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, const float* weight, float* dx,
                      float* dweight, float* dbias);
 
