@@ -29,8 +29,11 @@ inline void valid_range(int64_t off, int64_t stride, int64_t W, int64_t Wo, int6
   *hi = h;
 }
 
+#define ANN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
 // Rows (c, ki, kj) of the column matrix for channels [c0, c1) of one image.
-void im2col(const Conv2dShape& s, const float* x, float* cols, int64_t c0, int64_t c1) {
+ANN_CLONES void im2col(const Conv2dShape& s, const float* __restrict x, float* __restrict cols, int64_t c0,
+                       int64_t c1) {
   const int64_t H = s.height, W = s.width, Ho = s.out_height(), Wo = s.out_width();
   const int64_t N = Ho * Wo, sh = s.stride_h, sw = s.stride_w;
   for (int64_t c = c0; c < c1; ++c) {
@@ -63,7 +66,8 @@ void im2col(const Conv2dShape& s, const float* x, float* cols, int64_t c0, int64
 }
 
 // dx planes [c0, c1) of one image = sum of the column rows that read them.
-void col2im(const Conv2dShape& s, const float* cols, float* dx, int64_t c0, int64_t c1) {
+ANN_CLONES void col2im(const Conv2dShape& s, const float* __restrict cols, float* __restrict dx, int64_t c0,
+                       int64_t c1) {
   const int64_t H = s.height, W = s.width, Ho = s.out_height(), Wo = s.out_width();
   const int64_t N = Ho * Wo, sh = s.stride_h, sw = s.stride_w;
   for (int64_t c = c0; c < c1; ++c) {
@@ -78,8 +82,8 @@ void col2im(const Conv2dShape& s, const float* cols, float* dx, int64_t c0, int6
         for (int64_t oh = 0; oh < Ho; ++oh) {
           const int64_t ih = oh * sh - s.pad_h + ki * s.dilation_h;
           if (ih < 0 || ih >= H) continue;
-          const float* in = row + oh * Wo;
-          float* out = plane + ih * W + off;
+          const float* __restrict in = row + oh * Wo;
+          float* __restrict out = plane + ih * W + off;
           if (sw == 1) {
             for (int64_t ow = lo; ow < hi; ++ow) out[ow] += in[ow];
           } else {
