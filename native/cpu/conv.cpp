@@ -31,36 +31,33 @@ inline void valid_range(int64_t off, int64_t stride, int64_t W, int64_t Wo, int6
 
 #define ANN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
-// Rows (c, ki, kj) of the column matrix for channels [c0, c1) of one image.
-ANN_CLONES void im2col(const Conv2dShape& s, const float* __restrict x, float* __restrict cols, int64_t c0,
-                       int64_t c1) {
+// Rows [r0, r1) of the column matrix of one image; row r is (c, ki, kj) = tap (ki, kj) of channel c.
+ANN_CLONES void im2col(const Conv2dShape& s, const float* __restrict x, float* __restrict cols, int64_t r0,
+                       int64_t r1) {
   const int64_t H = s.height, W = s.width, Ho = s.out_height(), Wo = s.out_width();
-  const int64_t N = Ho * Wo, sh = s.stride_h, sw = s.stride_w;
-  for (int64_t c = c0; c < c1; ++c) {
+  const int64_t N = Ho * Wo, sh = s.stride_h, sw = s.stride_w, taps = s.kernel_h * s.kernel_w;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t c = r / taps, ki = (r % taps) / s.kernel_w, kj = r % s.kernel_w;
     const float* plane = x + c * H * W;
-    for (int64_t ki = 0; ki < s.kernel_h; ++ki) {
-      for (int64_t kj = 0; kj < s.kernel_w; ++kj) {
-        float* row = cols + ((c * s.kernel_h + ki) * s.kernel_w + kj) * N;
-        const int64_t off = kj * s.dilation_w - s.pad_w;
-        int64_t lo, hi;
-        valid_range(off, sw, W, Wo, &lo, &hi);
-        for (int64_t oh = 0; oh < Ho; ++oh) {
-          float* out = row + oh * Wo;
-          const int64_t ih = oh * sh - s.pad_h + ki * s.dilation_h;
-          if (ih < 0 || ih >= H) {
-            std::memset(out, 0, sizeof(float) * Wo);
-            continue;
-          }
-          const float* in = plane + ih * W + off;
-          std::fill(out, out + lo, 0.0f);
-          if (sw == 1) {
-            std::memcpy(out + lo, in + lo, sizeof(float) * (hi - lo));
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * sw];
-          }
-          std::fill(out + hi, out + Wo, 0.0f);
-        }
+    float* row = cols + r * N;
+    const int64_t off = kj * s.dilation_w - s.pad_w;
+    int64_t lo, hi;
+    valid_range(off, sw, W, Wo, &lo, &hi);
+    for (int64_t oh = 0; oh < Ho; ++oh) {
+      float* out = row + oh * Wo;
+      const int64_t ih = oh * sh - s.pad_h + ki * s.dilation_h;
+      if (ih < 0 || ih >= H) {
+        std::memset(out, 0, sizeof(float) * Wo);
+        continue;
       }
+      const float* in = plane + ih * W + off;
+      std::fill(out, out + lo, 0.0f);
+      if (sw == 1) {
+        std::memcpy(out + lo, in + lo, sizeof(float) * (hi - lo));
+      } else {
+        for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * sw];
+      }
+      std::fill(out + hi, out + Wo, 0.0f);
     }
   }
 }
@@ -96,7 +93,8 @@ ANN_CLONES void col2im(const Conv2dShape& s, const float* __restrict cols, float
 }
 
 void im2col_parallel(const Conv2dShape& s, const float* x, float* cols) {
-  parallel_for(s.in_channels, 1, [&](int64_t c0, int64_t c1) { im2col(s, x, cols, c0, c1); });
+  parallel_for(s.in_channels * s.kernel_h * s.kernel_w, 1,
+               [&](int64_t r0, int64_t r1) { im2col(s, x, cols, r0, r1); });
 }
 
 void col2im_parallel(const Conv2dShape& s, const float* cols, float* dx) {
