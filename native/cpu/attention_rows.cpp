@@ -8,11 +8,10 @@
 #include <cstring>
 #include <limits>
 
+#include "ann/simd.h"
+
 // Vector arguments of the always-inlined helpers never cross a real call boundary.
 #pragma GCC diagnostic ignored "-Wpsabi"
-
-#define ANN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#define ANN_INLINE inline __attribute__((always_inline))
 
 namespace ann::attn {
 namespace {

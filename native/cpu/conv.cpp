@@ -11,6 +11,7 @@
 #include "ann/alloc.h"
 #include "ann/gemm.h"
 #include "ann/parallel.h"
+#include "ann/simd.h"
 
 namespace ann {
 namespace {
@@ -28,8 +29,6 @@ inline void valid_range(int64_t off, int64_t stride, int64_t W, int64_t Wo, int6
   *lo = l;
   *hi = h;
 }
-
-#define ANN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 // Rows [r0, r1) of the column matrix of one image; row r is (c, ki, kj) = tap (ki, kj) of channel c.
 ANN_CLONES void im2col(const Conv2dShape& s, const float* __restrict x, float* __restrict cols, int64_t r0,

@@ -7,13 +7,14 @@
 #include <cstdint>
 #include <cstring>
 
+#include "ann/simd.h"
+
 // Every helper is force-inlined into its (target_clones) caller, so no vector ever crosses a call
 // boundary and the ABI notes GCC prints for 32-byte vectors under the default target do not apply
 // (they are reported at the calling lines, so the note stays off for the rest of the file).
 #pragma GCC diagnostic ignored "-Wpsabi"
 #define ANN_SIMD_INLINE inline __attribute__((always_inline))
 // The hot loops of the loss and interp kernels, compiled three ways and picked at load time.
-#define ANN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 namespace ann::simd {
 

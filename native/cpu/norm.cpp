@@ -6,9 +6,7 @@
 #include <cmath>
 
 #include "ann/parallel.h"
-
-#define ANN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#define ANN_INLINE inline __attribute__((always_inline))
+#include "ann/simd.h"
 
 namespace ann {
 namespace {

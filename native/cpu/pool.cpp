@@ -11,6 +11,7 @@
 
 #include "ann/alloc.h"
 #include "ann/parallel.h"
+#include "ann/simd.h"
 
 namespace ann {
 namespace {
@@ -37,7 +38,6 @@ template <typename V, typename T>
 __attribute__((always_inline)) inline void vstore(T* p, const V& v) {
   std::memcpy(p, &v, sizeof v);
 }
-#define ANN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 // Per column i of rows y0, y0+step, ... < y1: the winning value and its row. Later rows are the
 // later elements of the scan, so the plain scan rule applies per column.

@@ -24,8 +24,7 @@ JsTensor* tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, c
   if (!JsTensor::Is(v)) fail(op, std::string("argument '") + name + "' must be a tensor, got " + type_of(v));
   JsTensor* t = JsTensor::Unwrap(v.As<Napi::Object>());
   if (t->disposed()) fail(op, std::string("tensor '") + name + "' " + shape_str(t->shape()) + " is disposed");
-  if (t->dtype() != dtype)
-    fail(op, t->describe(name) + ": expected dtype " + dtype_name(dtype));
+  if (t->dtype() != dtype) fail(op, t->describe(name) + ": expected dtype " + dtype_name(dtype));
   if (rank >= 0 && static_cast<int>(t->shape().size()) != rank)
     fail(op, t->describe(name) + ": expected rank " + std::to_string(rank) + ", got rank " +
                  std::to_string(t->shape().size()));
@@ -43,7 +42,8 @@ void expect_same_device(const char* op, std::initializer_list<const JsTensor*> t
   const JsTensor* first = nullptr;
   for (const JsTensor* t : ts) {
     if (!t) continue;
-    if (!first) first = t;
+    if (!first)
+      first = t;
     else if (t->device() != first->device())
       fail(op, std::string("tensors on different devices (") + device_name(first->device()) + " and " +
                    device_name(t->device()) + ")");
@@ -109,11 +109,13 @@ static std::vector<int64_t> to_int_list(Napi::Value v, const char* op, const std
   Napi::Array a = v.As<Napi::Array>();
   if (a.Length() > 64) fail(op, what + " has too many entries (" + std::to_string(a.Length()) + ")");
   std::vector<int64_t> out(a.Length());
-  for (uint32_t i = 0; i < a.Length(); ++i) out[i] = to_int(a.Get(i), op, what + "[" + std::to_string(i) + "]");
+  for (uint32_t i = 0; i < a.Length(); ++i)
+    out[i] = to_int(a.Get(i), op, what + "[" + std::to_string(i) + "]");
   return out;
 }
 
-std::pair<int64_t, int64_t> pair_option(const Napi::Object& o, const char* key, int64_t dflt, const char* op) {
+std::pair<int64_t, int64_t> pair_option(const Napi::Object& o, const char* key, int64_t dflt,
+                                        const char* op) {
   Napi::Value v = o.Get(key);
   if (absent(v)) return {dflt, dflt};
   const std::string what = std::string("option '") + key + "'";
@@ -122,7 +124,8 @@ std::pair<int64_t, int64_t> pair_option(const Napi::Object& o, const char* key, 
     return {x, x};
   }
   auto l = to_int_list(v, op, what);
-  if (l.size() != 2) fail(op, what + " must be a number or a pair, got " + std::to_string(l.size()) + " entries");
+  if (l.size() != 2)
+    fail(op, what + " must be a number or a pair, got " + std::to_string(l.size()) + " entries");
   return {l[0], l[1]};
 }
 
@@ -138,11 +141,13 @@ int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const 
 }
 
 double number_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
-  if (!info[i].IsNumber()) fail(op, std::string("argument '") + name + "' must be a number, got " + type_of(info[i]));
+  if (!info[i].IsNumber())
+    fail(op, std::string("argument '") + name + "' must be a number, got " + type_of(info[i]));
   return info[i].As<Napi::Number>().DoubleValue();
 }
 
-std::vector<int64_t> int_list_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name) {
+std::vector<int64_t> int_list_arg(const Napi::CallbackInfo& info, size_t i, const char* op,
+                                  const char* name) {
   return to_int_list(info[i], op, std::string("argument '") + name + "'");
 }
 

@@ -18,8 +18,8 @@ namespace ann::napi {
 JsTensor* tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name,
                      DType dtype = DType::F32, int rank = -1);
 // The same, but null/undefined gives nullptr.
-JsTensor* optional_tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op,
-                              const char* name, DType dtype = DType::F32, int rank = -1);
+JsTensor* optional_tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name,
+                              DType dtype = DType::F32, int rank = -1);
 // Tensors passed to one op must share a device.
 void expect_same_device(const char* op, std::initializer_list<const JsTensor*> ts);
 // For kernels that exist on the CPU only so far.
@@ -34,8 +34,8 @@ bool bool_option(const Napi::Object& o, const char* key, bool dflt, const char* 
 std::string string_option(const Napi::Object& o, const char* key, const std::string& dflt, const char* op);
 // A number or a [a, b] pair.
 std::pair<int64_t, int64_t> pair_option(const Napi::Object& o, const char* key, int64_t dflt, const char* op);
-std::vector<int64_t> int_list_option(const Napi::Object& o, const char* key,
-                                     const std::vector<int64_t>& dflt, const char* op);
+std::vector<int64_t> int_list_option(const Napi::Object& o, const char* key, const std::vector<int64_t>& dflt,
+                                     const char* op);
 
 int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
 double number_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);

@@ -38,9 +38,12 @@ Napi::Value FromArray(const Napi::CallbackInfo& info) {
   if (!info[0].IsTypedArray()) fail(op, "data must be a Float32Array or Int32Array");
   auto ta = info[0].As<Napi::TypedArray>();
   DType dtype;
-  if (ta.TypedArrayType() == napi_float32_array) dtype = DType::F32;
-  else if (ta.TypedArrayType() == napi_int32_array) dtype = DType::I32;
-  else fail(op, "data must be a Float32Array or Int32Array");
+  if (ta.TypedArrayType() == napi_float32_array)
+    dtype = DType::F32;
+  else if (ta.TypedArrayType() == napi_int32_array)
+    dtype = DType::I32;
+  else
+    fail(op, "data must be a Float32Array or Int32Array");
   Shape shape = shape_arg(info, 1, op);
   if (static_cast<int64_t>(ta.ElementLength()) != numel(shape))
     fail(op, "data has " + std::to_string(ta.ElementLength()) + " elements but shape " + shape_str(shape) +
@@ -110,7 +113,9 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value NumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
+Napi::Value NumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), num_threads());
+}
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -20,6 +20,6 @@ void def(Napi::Env env, Napi::Object exports, const char* name, BindingFn fn);
 }  // namespace ann::napi
 
 #define ANN_REGISTER_BINDINGS(family)                                                   \
-  static void ann_register_##family(Napi::Env env, Napi::Object exports);              \
+  static void ann_register_##family(Napi::Env env, Napi::Object exports);               \
   static ::ann::napi::Registrar ann_registrar_##family(#family, ann_register_##family); \
   static void ann_register_##family(Napi::Env env, Napi::Object exports)

@@ -40,19 +40,18 @@ Storage::~Storage() {
 }
 
 Napi::Function JsTensor::Define(Napi::Env env) {
-  Napi::Function fn = DefineClass(
-      env, "NativeTensor",
-      {
-          InstanceAccessor<&JsTensor::GetShape>("shape"),
-          InstanceAccessor<&JsTensor::GetDtype>("dtype"),
-          InstanceAccessor<&JsTensor::GetDevice>("device"),
-          InstanceAccessor<&JsTensor::GetDisposed>("isDisposed"),
-          InstanceAccessor<&JsTensor::GetSize>("size"),
-          InstanceMethod<&JsTensor::ToArray>("toArray"),
-          InstanceMethod<&JsTensor::Dispose>("dispose"),
-          InstanceMethod<&JsTensor::Reshape>("reshape"),
-          InstanceMethod<&JsTensor::Clone>("clone"),
-      });
+  Napi::Function fn = DefineClass(env, "NativeTensor",
+                                  {
+                                      InstanceAccessor<&JsTensor::GetShape>("shape"),
+                                      InstanceAccessor<&JsTensor::GetDtype>("dtype"),
+                                      InstanceAccessor<&JsTensor::GetDevice>("device"),
+                                      InstanceAccessor<&JsTensor::GetDisposed>("isDisposed"),
+                                      InstanceAccessor<&JsTensor::GetSize>("size"),
+                                      InstanceMethod<&JsTensor::ToArray>("toArray"),
+                                      InstanceMethod<&JsTensor::Dispose>("dispose"),
+                                      InstanceMethod<&JsTensor::Reshape>("reshape"),
+                                      InstanceMethod<&JsTensor::Clone>("clone"),
+                                  });
   auto* data = new AddonData();
   data->ctor = Napi::Persistent(fn);
   env.SetInstanceData<AddonData>(data);
@@ -62,7 +61,8 @@ Napi::Function JsTensor::Define(Napi::Env env) {
 JsTensor::JsTensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<JsTensor>(info) {
   if (info.Length() != 1 || !info[0].IsExternal() ||
       info[0].As<Napi::External<ConstructToken>>().Data() != &g_token) {
-    throw Napi::TypeError::New(info.Env(), "NativeTensor: use the ann-seg tensor functions to create tensors");
+    throw Napi::TypeError::New(info.Env(),
+                               "NativeTensor: use the ann-seg tensor functions to create tensors");
   }
   g_counters.tensors += 1;
 }
@@ -94,8 +94,8 @@ JsTensor* JsTensor::Make(Napi::Env env, const Shape& shape, DType dtype, Napi::O
   if (total * dtype_size(dtype) > 1.0e12)
     throw Error("tensor: shape " + shape_str(shape) + " needs " + std::to_string(total * dtype_size(dtype)) +
                 " bytes, above the 1e12-byte limit");
-  auto storage = std::make_shared<Storage>(env, static_cast<size_t>(ann::numel(shape)) * dtype_size(dtype),
-                                           Device::CPU);
+  auto storage =
+      std::make_shared<Storage>(env, static_cast<size_t>(ann::numel(shape)) * dtype_size(dtype), Device::CPU);
   JsTensor* t = construct(env, out);
   t->storage_ = std::move(storage);
   t->shape_ = shape;

@@ -29,9 +29,18 @@ class Buffer {
   ~Buffer() { reset(); }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
-  Buffer(Buffer&& o) noexcept : count_(o.count_), ptr_(o.ptr_) { o.ptr_ = nullptr; o.count_ = 0; }
+  Buffer(Buffer&& o) noexcept : count_(o.count_), ptr_(o.ptr_) {
+    o.ptr_ = nullptr;
+    o.count_ = 0;
+  }
   Buffer& operator=(Buffer&& o) noexcept {
-    if (this != &o) { reset(); count_ = o.count_; ptr_ = o.ptr_; o.ptr_ = nullptr; o.count_ = 0; }
+    if (this != &o) {
+      reset();
+      count_ = o.count_;
+      ptr_ = o.ptr_;
+      o.ptr_ = nullptr;
+      o.count_ = 0;
+    }
     return *this;
   }
   T* data() const { return ptr_; }
