@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // The one list of native sources: binding.gyp and CMakeLists.txt both ask this script, so the
 // two builds compile the same files. Usage: native-sources.mjs cpu|cuda [--cmake]
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const listed = (dir, ext) =>
-  readdirSync(join(root, dir))
+  (existsSync(join(root, dir)) ? readdirSync(join(root, dir)) : [])
     .filter((f) => f.endsWith(ext))
     .sort()
     .map((f) => relative(root, join(root, dir, f)).split('\\').join('/'));
