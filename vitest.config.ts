@@ -6,5 +6,8 @@ export default defineConfig({
     // One process per file: the addon keeps process-wide state (thread pool, allocator).
     pool: 'forks',
     testTimeout: 60_000,
+    // The JSON report feeds the plain "N passed, N failed" line that .ci/run prints last.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'build/vitest-report.json' },
   },
 });
