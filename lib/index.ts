@@ -1,6 +1,13 @@
-// The public entry point. The autograd Tensor, F, nn and optim arrive with the autograd issue;
-// this layer exposes the native kernels and the safetensors reader/writer they are tested with.
+// The public entry point: import { tensor, zeros, randn, tidy, keep, memory, noGrad, F, nn, optim, io } from 'ann-seg'.
+export { Tensor, tensor, full, zeros, ones, randn, rand, memory } from './tensor.js';
+export type { TensorOptions, RandomOptions } from './tensor.js';
+export { tidy, keep } from './autograd/scope.js';
+export { noGrad, isGradEnabled } from './autograd/tape.js';
+export { manualSeed, Generator } from './random.js';
+export * as F from './ops/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as io from './io/index.js';
+/** The native kernels, for code below the autograd layer (benchmarks, tests, custom ops). */
 export { native } from './native/index.js';
 export type * from './native/index.js';
-export { readSafetensorsRaw, writeSafetensorsRaw } from './io/safetensors.js';
-export type { RawTensor, RawSafetensors, SafetensorsDType } from './io/safetensors.js';

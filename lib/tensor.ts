@@ -4,6 +4,8 @@
 import { native, type DType, type Device, type NativeTensor } from './native/index.js';
 import { setTensorTest, track } from './autograd/scope.js';
 import { runBackward, type GradNode } from './autograd/tape.js';
+import { permute, reshape, transpose } from './ops/shape.js';
+import { generatorFor } from './random.js';
 
 const DEBUG_LEAKS = process.env.ANN_SEG_DEBUG_LEAKS === '1';
 const leaks = new FinalizationRegistry<string>((origin) => {
@@ -90,6 +92,16 @@ export class Tensor {
     return this;
   }
 
+  reshape(shape: number[]): Tensor {
+    return reshape(this, shape);
+  }
+  permute(dims: number[]): Tensor {
+    return permute(this, dims);
+  }
+  transpose(dim0: number, dim1: number): Tensor {
+    return transpose(this, dim0, dim1);
+  }
+
   /** Backpropagates from this tensor (a scalar unless `grad` is given), filling leaves' .grad. */
   backward(grad?: Tensor): void {
     if (!this.requiresGrad) throw new Error('backward: this tensor does not require grad and has no graph');
@@ -145,4 +157,72 @@ function addTensors(a: Tensor, b: Tensor): Tensor {
   if (!handle.addInPlace) throw new Error('backward: the native addon lacks addInPlace');
   handle.addInPlace(out, b.native);
   return new Tensor(out);
+}
+
+function checkShape(op: string, shape: number[]): void {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw new Error(`${op}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+}
+
+function onCpu(op: string, opts: TensorOptions): void {
+  if (opts.device !== undefined && opts.device !== 'cpu')
+    throw new Error(`${op}: device '${opts.device}' is not available in this build (cpu only)`);
+}
+
+/**
+ * A tensor from data (copied). A Float32Array or plain numbers give float32, an Int32Array int32;
+ * the shape defaults to the data's length.
+ */
+export function tensor(data: Float32Array | Int32Array | number[], shape?: number[], opts: TensorOptions = {}): Tensor {
+  onCpu('tensor', opts);
+  const arr = data instanceof Float32Array || data instanceof Int32Array ? data : Float32Array.from(data);
+  const s = shape ?? [arr.length];
+  checkShape('tensor', s);
+  if (opts.requiresGrad && arr instanceof Int32Array) throw new Error('tensor: only float32 tensors can require grad');
+  return new Tensor(native.fromArray(arr, s), opts.requiresGrad ?? false);
+}
+
+export function full(shape: number[], value: number, opts: TensorOptions & { dtype?: DType } = {}): Tensor {
+  onCpu('full', opts);
+  checkShape('full', shape);
+  return new Tensor(native.full(shape, value, opts.dtype ?? 'float32'), opts.requiresGrad ?? false);
+}
+
+export function zeros(shape: number[], opts: TensorOptions & { dtype?: DType } = {}): Tensor {
+  return full(shape, 0, opts);
+}
+
+export function ones(shape: number[], opts: TensorOptions & { dtype?: DType } = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+export interface RandomOptions extends TensorOptions {
+  /** Seeds a fresh generator for this call; without it the default generator (manualSeed) is used. */
+  seed?: number;
+}
+
+/** Standard normal samples. */
+export function randn(shape: number[], opts: RandomOptions = {}): Tensor {
+  onCpu('randn', opts);
+  checkShape('randn', shape);
+  const g = generatorFor(opts.seed);
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = g.normal();
+  return new Tensor(native.fromArray(data, shape), opts.requiresGrad ?? false);
+}
+
+/** Uniform samples in [low, high). */
+export function rand(shape: number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  onCpu('rand', opts);
+  checkShape('rand', shape);
+  const g = generatorFor(opts.seed);
+  const [lo, hi] = [opts.low ?? 0, opts.high ?? 1];
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < data.length; i++) data[i] = lo + (hi - lo) * g.uniform();
+  return new Tensor(native.fromArray(data, shape), opts.requiresGrad ?? false);
+}
+
+/** Live tensors and native bytes (the native side's own counters). */
+export function memory() {
+  return native.memory();
 }

@@ -1,0 +1,3 @@
+// io: safetensors files.
+export { readSafetensorsRaw, writeSafetensorsRaw } from './safetensors.js';
+export type { RawTensor, RawSafetensors, SafetensorsDType } from './safetensors.js';

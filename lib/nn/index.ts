@@ -1,0 +1,2 @@
+// nn: Module, Parameter and layers (issue 3).
+export {};

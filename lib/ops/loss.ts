@@ -1,0 +1,2 @@
+// F ops: loss (filled in by the ops work of issue 3).
+export {};

@@ -1,0 +1,2 @@
+// F ops: norm (filled in by the ops work of issue 3).
+export {};
