@@ -1,2 +1,54 @@
-// F ops: conv (filled in by the ops work of issue 3).
-export {};
+// F.conv2d over the native convolution (groups = 1).
+import { needsGrad, record } from '../autograd/tape.js';
+import { native } from '../native/index.js';
+import type { Pair } from '../native/kernels/conv.js';
+import { Tensor } from '../tensor.js';
+
+export interface Conv2dOptions {
+  /** >= 1; default 1. */
+  stride?: Pair;
+  /** Zero padding on each side; default 0. */
+  padding?: Pair;
+  /** >= 1; default 1. */
+  dilation?: Pair;
+}
+
+const CONV_OPTIONS = ['stride', 'padding', 'dilation'];
+
+/**
+ * torch.nn.functional.conv2d: x [B,Cin,H,W], weight [Cout,Cin,kh,kw], bias [Cout] or null ->
+ * [B,Cout,Ho,Wo]. Only groups = 1 (the native kernel's); a `groups` option is refused, not ignored.
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+  // The native binding ignores unknown keys, so a misspelt option would silently mean its default.
+  for (const key of Object.keys(options))
+    if (!CONV_OPTIONS.includes(key))
+      throw new Error(`conv2d: unknown option '${key}' (expected ${CONV_OPTIONS.join(', ')}; groups = 1 only)`);
+  const geometry: Conv2dOptions = {
+    stride: options.stride ?? 1,
+    padding: options.padding ?? 0,
+    dilation: options.dilation ?? 1,
+  };
+  const b = bias ?? null;
+  const y = new Tensor(native.conv2d(x.native, weight.native, b?.native ?? null, geometry));
+  if (needsGrad(x, weight, b)) {
+    const inputs = b ? [x, weight, b] : [x, weight];
+    record(
+      'conv2d',
+      inputs,
+      y,
+      (g) => {
+        const grads = native.conv2dBackward(g.native, x.native, weight.native, {
+          ...geometry,
+          needInput: x.requiresGrad,
+          needWeight: weight.requiresGrad,
+          needBias: b?.requiresGrad ?? false,
+        });
+        const wrap = (t?: typeof grads.dx) => (t ? new Tensor(t) : null);
+        return [wrap(grads.dx), wrap(grads.dweight), wrap(grads.dbias)].slice(0, inputs.length);
+      },
+      [x, weight],
+    );
+  }
+  return y;
+}
