@@ -4,6 +4,7 @@ import { needsGrad, record } from '../autograd/tape.js';
 import { native } from '../native/index.js';
 import type { AttentionOptions } from '../native/kernels/attention.js';
 import { Tensor } from '../tensor.js';
+import { checkOptionNames } from './options.js';
 
 export type { AttentionOptions };
 
@@ -14,8 +15,7 @@ const ATTENTION_OPTIONS = ['scale'];
  * scale defaults to C^-1/2. S = N gives the plain non-local block.
  */
 export function asymmetricAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
-  for (const key of Object.keys(options))
-    if (!ATTENTION_OPTIONS.includes(key)) throw new Error(`asymmetricAttention: unknown option '${key}' (expected scale)`);
+  checkOptionNames('asymmetricAttention', options, ATTENTION_OPTIONS);
   const opts = options.scale === undefined ? {} : { scale: options.scale };
   const r = native.attention(q.native, k.native, v.native, opts);
   const out = new Tensor(r.out);

@@ -3,6 +3,7 @@ import { needsGrad, record } from '../autograd/tape.js';
 import { native } from '../native/index.js';
 import type { Pair } from '../native/kernels/conv.js';
 import { Tensor } from '../tensor.js';
+import { checkOptionNames } from './options.js';
 
 export interface Conv2dOptions {
   /** >= 1; default 1. */
@@ -20,10 +21,7 @@ const CONV_OPTIONS = ['stride', 'padding', 'dilation'];
  * [B,Cout,Ho,Wo]. Only groups = 1 (the native kernel's); a `groups` option is refused, not ignored.
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
-  // The native binding ignores unknown keys, so a misspelt option would silently mean its default.
-  for (const key of Object.keys(options))
-    if (!CONV_OPTIONS.includes(key))
-      throw new Error(`conv2d: unknown option '${key}' (expected ${CONV_OPTIONS.join(', ')}; groups = 1 only)`);
+  checkOptionNames('conv2d', options, CONV_OPTIONS);
   const geometry: Conv2dOptions = {
     stride: options.stride ?? 1,
     padding: options.padding ?? 0,

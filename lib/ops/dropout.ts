@@ -4,6 +4,7 @@ import { native } from '../native/index.js';
 import { defaultGenerator } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { reshape } from './shape.js';
+import { checkOptionNames } from './options.js';
 
 export interface Dropout2dOptions {
   /** Probability of zeroing a whole channel, in [0, 1]; default 0.5. */
@@ -22,8 +23,7 @@ const DROPOUT_OPTIONS = ['p', 'training', 'seed'];
  * own lifetime and gradients still flow).
  */
 export function dropout2d(x: Tensor, options: Dropout2dOptions = {}): Tensor {
-  for (const key of Object.keys(options))
-    if (!DROPOUT_OPTIONS.includes(key)) throw new Error(`dropout2d: unknown option '${key}' (expected ${DROPOUT_OPTIONS.join(', ')})`);
+  checkOptionNames('dropout2d', options, DROPOUT_OPTIONS);
   const { p = 0.5, training = true } = options;
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new Error(`dropout2d: p must be in [0, 1], got ${String(p)}`);
   if (x.rank < 2) throw new Error(`dropout2d: x ${JSON.stringify(x.shape)} must be [B, C, ...]`);

@@ -4,6 +4,7 @@
 import { needsGrad, record } from '../autograd/tape.js';
 import { native, type NativeTensor } from '../native/index.js';
 import { Tensor } from '../tensor.js';
+import { checkOptionNames } from './options.js';
 
 export interface InterpolateOptions {
   /** Output [h, w] (a number means square). Give this or scaleFactor. */
@@ -79,8 +80,7 @@ function resizeByMatricesBackward(dy: NativeTensor, ah: NativeTensor, aw: Native
 
 function checkOptions(x: Tensor, options: InterpolateOptions): void {
   const where = `interpolate: x ${JSON.stringify(x.shape)}`;
-  for (const key of Object.keys(options))
-    if (!INTERP_OPTIONS.includes(key)) throw new Error(`interpolate: unknown option '${key}' (expected ${INTERP_OPTIONS.join(', ')})`);
+  checkOptionNames('interpolate', options, INTERP_OPTIONS);
   const mode = options.mode ?? 'bilinear';
   if (mode !== 'bilinear') throw new Error(`interpolate: mode '${String(mode)}' is not implemented (only 'bilinear')`);
   if (x.rank !== 4) throw new Error(`${where}: bilinear needs a 4-D [B, C, H, W] input`);

@@ -2,12 +2,7 @@
 import { native } from '../native/index.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor.js';
-
-/** Options are plain objects; a misspelt name (ignore_index) must not be silently ignored. */
-function checkOptions(op: string, opts: object, allowed: string[]): void {
-  for (const k of Object.keys(opts))
-    if (!allowed.includes(k)) throw new Error(`${op}: unknown option '${k}' (expected one of ${allowed.join(', ')})`);
-}
+import { checkOptionNames } from './options.js';
 
 export interface CrossEntropyOptions {
   /** Class weights [K]. */
@@ -23,7 +18,7 @@ export interface CrossEntropyOptions {
  * differentiable in the logits (torch has no gradient for the weights either).
  */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
-  checkOptions('crossEntropy', opts, ['weight', 'ignoreIndex', 'reduction']);
+  checkOptionNames('crossEntropy', opts, ['weight', 'ignoreIndex', 'reduction']);
   const { weight, ignoreIndex = -100, reduction = 'mean' } = opts;
   const nopts = { weight: weight?.native, ignoreIndex, reduction };
   const y = new Tensor(native.crossEntropy(logits.native, target.native, nopts).loss);
@@ -54,7 +49,7 @@ export interface OhemCrossEntropyOptions {
  * (target probability below max(thresh, minKept-th smallest)), of w[y] * -log p.
  */
 export function ohemCrossEntropy(logits: Tensor, target: Tensor, opts: OhemCrossEntropyOptions = {}): Tensor {
-  checkOptions('ohemCrossEntropy', opts, ['thresh', 'minKept', 'weight', 'ignoreIndex']);
+  checkOptionNames('ohemCrossEntropy', opts, ['thresh', 'minKept', 'weight', 'ignoreIndex']);
   const { thresh = 0.7, minKept = 100000, weight, ignoreIndex = 255 } = opts;
   const nopts = { thresh, minKept, weight: weight?.native, ignoreIndex };
   const r = native.ohemCrossEntropy(logits.native, target.native, nopts);
@@ -94,7 +89,7 @@ export interface ArgmaxOptions {
 
 /** int32 indices of the maxima along dim (the first on ties, NaN counts as largest); no gradient. */
 export function argmax(x: Tensor, opts: ArgmaxOptions = {}): Tensor {
-  checkOptions('argmax', opts, ['dim', 'keepdim']);
+  checkOptionNames('argmax', opts, ['dim', 'keepdim']);
   const { dim, keepdim = false } = opts;
   const shape = x.shape;
   if (dim === undefined || shape.length === 0) {

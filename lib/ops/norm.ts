@@ -2,6 +2,7 @@
 import { needsGrad, record } from '../autograd/tape.js';
 import { native } from '../native/index.js';
 import { Tensor } from '../tensor.js';
+import { checkOptionNames } from './options.js';
 
 export interface BatchNormOptions {
   /** Normalise with the batch statistics and update the running ones (default false). */
@@ -27,8 +28,7 @@ export function batchNorm(
   bias?: Tensor | null,
   options: BatchNormOptions = {},
 ): Tensor {
-  for (const key of Object.keys(options))
-    if (!BN_OPTIONS.includes(key)) throw new Error(`batchNorm: unknown option '${key}' (expected ${BN_OPTIONS.join(', ')})`);
+  checkOptionNames('batchNorm', options, BN_OPTIONS);
   const { training = false, momentum = 0.1, eps = 1e-5 } = options;
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1))
     throw new Error(`batchNorm: momentum must be a number in [0, 1], got ${String(momentum)}`);
