@@ -96,6 +96,31 @@ describe('nn.Module names', () => {
     expect(net.modules().every((m) => m.training)).toBe(true);
   });
 
+  it('holds modules of any forward signature', () => {
+    class Pair extends nn.Module<[Tensor, Tensor]> {
+      forward(a: Tensor, b: Tensor): Tensor {
+        return F.add(a, b);
+      }
+    }
+    class Outer extends nn.Module {
+      readonly pair = this.registerModule('pair', new Pair());
+      readonly convs = this.registerModule('convs', new nn.ModuleList([new nn.Conv2d({ inChannels: 1, outChannels: 1, kernelSize: 1, seed: 2 })]));
+      forward(x: Tensor): Tensor {
+        return this.pair.call(x, this.convs.at(0).call(x));
+      }
+    }
+    using outer = new Outer();
+    expect(Object.keys(outer.stateDict())).toEqual(['convs.0.weight', 'convs.0.bias']);
+    tidy(() => {
+      const x = tensor([1, 2], [1, 1, 1, 2]);
+      const w = outer.convs.at(0).stateDict();
+      const [k, b] = [w.weight.item(), w.bias.item()];
+      const y = outer.call(x).toFloat32Array();
+      expect(y[0]).toBeCloseTo(1 + (k + b), 6);
+      expect(y[1]).toBeCloseTo(2 + (2 * k + b), 6);
+    });
+  });
+
   it('refuses names with dots and a name already used by another kind', () => {
     using m = new nn.Sequential(new nn.ReLU());
     expect(() => m.registerModule('a.b', new nn.ReLU())).toThrow(/without '\.'/);

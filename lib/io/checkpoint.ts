@@ -31,7 +31,12 @@ export function readSafetensors(path: string): Record<string, Tensor> {
   const arrays = new Map<string, [Float32Array | Int32Array, number[]]>();
   for (const [name, t] of raw.tensors) arrays.set(name, [toTensorData(path, name, t), t.shape]);
   const out: Record<string, Tensor> = {};
-  for (const [name, [data, shape]] of arrays) out[name] = new Tensor(native.fromArray(data, shape));
+  try {
+    for (const [name, [data, shape]] of arrays) out[name] = new Tensor(native.fromArray(data, shape));
+  } catch (err) {
+    for (const t of Object.values(out)) t.dispose();
+    throw new Error(`readSafetensors: ${path}: ${(err as Error).message}`);
+  }
   return out;
 }
 
