@@ -143,6 +143,12 @@ describe('attention bad input', () => {
     expect(() => native.attention(q, k, v, { scale: Infinity })).toThrow(/^attention: option 'scale' must be a finite number/);
     expect(() => native.attention(q, k, v, { scale: '1' as unknown as number })).toThrow(/^attention: option 'scale' must be a number/);
     expect(() => native.attention(q, k, v, 5 as unknown as object)).toThrow(/^attention: options must be an object/);
+    expect(() => native.attention(q, k, v, { temperature: 2 } as never)).toThrow(
+      "attention: unknown option 'temperature' (expected one of scale)",
+    );
+    expect(() => native.attentionBackward(dout, q, k, v, out, lse, { needDq: false } as never)).toThrow(
+      /^attentionBackward: unknown option 'needDq' \(expected one of scale, needQ, needK, needV\)/,
+    );
     expect(() => native.attentionBackward(dout, q, k, v, out, lse, { needQ: 1 as unknown as boolean })).toThrow(
       /^attentionBackward: option 'needQ' must be a boolean/,
     );

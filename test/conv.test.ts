@@ -154,6 +154,17 @@ describe('conv2d bad input', () => {
     expect(() => native.conv2d(x, w, null, 'x' as unknown as Conv2dOptions)).toThrow(/^conv2d: options must be an object/);
   });
 
+  it('rejects unknown option names instead of using a default', () => {
+    expect(() => native.conv2d(x, w, null, { groups: 2 } as never)).toThrow(
+      "conv2d: unknown option 'groups' (expected one of stride, padding, dilation)",
+    );
+    const dy = native.full([2, 4, 3, 3], 1);
+    expect(() => native.conv2dBackward(dy, x, w, { needInputs: false } as never)).toThrow(
+      /^conv2dBackward: unknown option 'needInputs' \(expected one of stride, padding, dilation, needInput, needWeight, needBias\)/,
+    );
+    dy.dispose();
+  });
+
   it('rejects wrong dtypes, empty, disposed and non-tensor arguments', () => {
     const xi = native.full([2, 3, 5, 5], 1, 'int32');
     expect(() => native.conv2d(xi, w, null)).toThrow(/^conv2d: x int32 .*expected dtype float32/);

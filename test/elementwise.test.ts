@@ -420,6 +420,13 @@ describe('bad input', () => {
     expect(() => native.sum(a, { axes: [] })).toThrow(/^sum: option 'axes' is empty/);
     expect(() => native.sum(a, { axes: [0.5] })).toThrow(/^sum: .*integer/);
     expect(() => native.sum(a, { keepdim: 1 as unknown as boolean })).toThrow(/^sum: option 'keepdim' must be a boolean/);
+    expect(() => native.sum(a, { axis: [0] } as never)).toThrow("sum: unknown option 'axis' (expected one of axes, keepdim)");
+    expect(() => native.matmul(a, k(native.full([3, 2], 1)), { transposeA: true } as never)).toThrow(
+      /^matmul: unknown option 'transposeA' \(expected one of transA, transB\)/,
+    );
+    expect(() => native.dropout2d(a, { p: 0.5, seed: 1, train: false } as never)).toThrow(
+      /^dropout2d: unknown option 'train' \(expected one of p, training, seed\)/,
+    );
     expect(() => native.permute(a, [0])).toThrow(/^permute: dims \[0\] has 1 entries but x float32 \[2,3\] has rank 2/);
     expect(() => native.permute(a, [0, 0])).toThrow(/^permute: dims \[0,0\] repeats axis 0/);
     expect(() => native.permute(a, [0, 2])).toThrow(/^permute: .*not a permutation/);

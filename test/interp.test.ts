@@ -7,6 +7,8 @@ interface Case {
   key: string;
   input: string;
   size: [number, number];
+  /** F.interpolate's scale_factor: sampled at 1/scale (alignCorners off), as PyTorch. */
+  scale?: [number, number];
   alignCorners: boolean;
 }
 
@@ -17,11 +19,13 @@ afterAll(() => fx.dispose());
 describe('interpolateBilinear matches F.interpolate(mode="bilinear")', () => {
   it.each(cases.map((c) => [c.key, c] as const))('%s forward and input gradient', (_, c) => {
     const x = fx.input(`${c.input}.x`);
-    const y = native.interpolateBilinear(x, { size: c.size, alignCorners: c.alignCorners });
+    const scale = c.scale ? { scale: c.scale } : {};
+    const y = native.interpolateBilinear(x, { size: c.size, alignCorners: c.alignCorners, ...scale });
     fx.expect(`${c.key}.y`, y);
     const dx = native.interpolateBilinearBackward(fx.input(`${c.input}.dy`), {
       inputShape: x.shape,
       alignCorners: c.alignCorners,
+      ...scale,
     });
     fx.expect(`${c.key}.dx`, dx);
     y.dispose();
@@ -32,6 +36,21 @@ describe('interpolateBilinear matches F.interpolate(mode="bilinear")', () => {
     expect(cases.filter((c) => c.alignCorners).length).toBe(cases.length / 2);
     expect(cases.some((c) => c.size[0] === 1)).toBe(true);
     expect(cases.some((c) => fx.shape(`${c.input}.x`)[2] === 1)).toBe(true);
+    // By scale factor: up, down, an axis kept at its size, and 1/scale differing from in/out.
+    const scaled = cases.filter((c) => c.scale && !c.alignCorners);
+    expect(scaled.length).toBeGreaterThanOrEqual(4);
+    expect(scaled.some((c) => c.size[0] === fx.shape(`${c.input}.x`)[2])).toBe(true);
+    expect(scaled.some((c) => c.size[1] < fx.shape(`${c.input}.x`)[3])).toBe(true);
+    expect(scaled.some((c) => c.scale![1] * fx.shape(`${c.input}.x`)[3] !== c.size[1])).toBe(true);
+  });
+
+  it('a scale with a single number applies to both axes', () => {
+    const x = fx.input('s1_5.x');
+    const a = native.interpolateBilinear(x, { size: [7, 10], scale: 1.5 });
+    const b = native.interpolateBilinear(x, { size: [7, 10], scale: [1.5, 1.5] });
+    expect(Array.from(a.toArray())).toEqual(Array.from(b.toArray()));
+    a.dispose();
+    b.dispose();
   });
 
   it('backward is deterministic', () => {
@@ -82,6 +101,13 @@ describe('interpolateBilinear rejects bad input', () => {
     d.dispose();
     expect(() => f(d, { size: [4, 4] })).toThrow(/interpolateBilinear: tensor 'x' \[1,1,2,2\] is disposed/);
     expect(() => f(1 as never, { size: [4, 4] })).toThrow(/interpolateBilinear: argument 'x' must be a tensor/);
+    expect(() => f(x, { size: [4, 4], align_corners: true } as never)).toThrow(
+      /^interpolateBilinear: unknown option 'align_corners' \(expected one of size, alignCorners, scale\)/,
+    );
+    expect(() => f(x, { size: [4, 4], scale: [0, 1.5] })).toThrow(/interpolateBilinear: option 'scale' must hold finite positive/);
+    expect(() => f(x, { size: [4, 4], scale: Number.NaN })).toThrow(/interpolateBilinear: option 'scale' must hold finite positive/);
+    expect(() => f(x, { size: [4, 4], scale: [1, 2, 3] as never })).toThrow(/interpolateBilinear: option 'scale' must be a positive number or a pair/);
+    expect(() => f(x, { size: [4, 4], scale: '2' as never })).toThrow(/interpolateBilinear: option 'scale' must be a positive number or a pair/);
   });
 
   it('backward', () => {
@@ -92,5 +118,7 @@ describe('interpolateBilinear rejects bad input', () => {
     expect(() => f(x, {} as never)).toThrow(/interpolateBilinearBackward: option 'inputShape'.*required/);
     expect(() => f(i, { inputShape: [1, 2, 2, 2] })).toThrow(/interpolateBilinearBackward: dy int32/);
     expect(() => f(native.full([2, 3], 1), { inputShape: [1, 2, 2, 2] })).toThrow(/interpolateBilinearBackward: .*expected rank 4/);
+    expect(() => f(x, { inputShape: [1, 2, 2, 2], scales: [2, 2] } as never)).toThrow(/^interpolateBilinearBackward: unknown option 'scales'/);
+    expect(() => f(x, { inputShape: [1, 2, 2, 2], scale: [-1, 1] })).toThrow(/interpolateBilinearBackward: option 'scale' must hold finite positive/);
   });
 });

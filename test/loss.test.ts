@@ -234,6 +234,13 @@ describe('loss kernels reject bad input', () => {
     expect(() => f(x, keep(native.full([1, 2, 4], 0)))).toThrow(/crossEntropy: target float32 .*expected dtype int32/);
     expect(() => f(f32([1, 2, 3], [3]), i32([0], [1]))).toThrow(/crossEntropy: logits float32 \[3\]: expected rank >= 2/);
     expect(() => f(x, t, { reduction: 'avg' as 'mean' })).toThrow(/crossEntropy: option 'reduction' must be 'mean', 'sum' or 'none', got 'avg'/);
+    expect(() => f(x, t, { ignore_index: 255 } as never)).toThrow(
+      "crossEntropy: unknown option 'ignore_index' (expected one of weight, ignoreIndex, reduction)",
+    );
+    expect(() => native.ohemCrossEntropy(x, t, { reduction: 'sum' } as never)).toThrow(
+      /^ohemCrossEntropy: unknown option 'reduction' \(expected one of thresh, minKept, weight, ignoreIndex\)/,
+    );
+    expect(() => native.softmax(x, { dim: 1 } as never)).toThrow(/^softmax: unknown option 'dim' \(expected one of axis\)/);
     expect(() => f(x, t, { weight: f32([1, 1], [2]) })).toThrow(/crossEntropy: weight float32 \[2\] does not match the 3 classes of logits/);
     expect(() => f(x, t, { weight: i32([1, 1, 1], [3]) })).toThrow(/crossEntropy: weight int32 \[3\]: expected dtype float32/);
     expect(() => f(x, t, { weight: [1, 1, 1] as unknown as NativeTensor })).toThrow(/crossEntropy: option 'weight' must be a float32 tensor/);

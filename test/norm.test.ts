@@ -111,6 +111,9 @@ describe('batchNorm bad input', () => {
     expect(() => native.batchNorm(x, null, null, null, null, { training: true, momentum: 2 })).toThrow(/^batchNorm: momentum must be in \[0, 1\]/);
     expect(() => native.batchNorm(x, null, null, null, null, { training: true, eps: -1 })).toThrow(/^batchNorm: eps must be/);
     expect(() => native.batchNorm(x, null, null, null, null, { training: true, eps: Number.NaN })).toThrow(/^batchNorm: eps must be/);
+    expect(() => native.batchNorm(x, null, null, null, null, { training: true, epsilon: 1e-3 } as never)).toThrow(
+      "batchNorm: unknown option 'epsilon' (expected one of training, momentum, eps)",
+    );
     const one = native.full([1, 3, 1, 1], 1);
     expect(() => native.batchNorm(one, null, null, null, null, train)).toThrow(
       'batchNorm: Expected more than 1 value per channel when training, got x float32 [1,3,1,1]',

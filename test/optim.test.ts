@@ -108,6 +108,9 @@ describe('sgdStep', () => {
       /^sgdStep: option 'firstStep' must be a boolean/,
     );
     expect(() => native.sgdStep(p, g, b, 3 as unknown as { lr: number })).toThrow(/^sgdStep: options must be an object/);
+    expect(() => native.sgdStep(p, g, null, { lr: 0.1, weight_decay: 1e-4 } as never)).toThrow(
+      "sgdStep: unknown option 'weight_decay' (expected one of lr, momentum, dampening, weightDecay, nesterov, firstStep)",
+    );
     // Nothing above touched the parameter.
     expect(Array.from(p.toArray())).toEqual([1, 1, 1, 1]);
   });

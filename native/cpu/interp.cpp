@@ -19,7 +19,9 @@ struct AxisMap {
   std::vector<float> w0, w1;
 };
 
-AxisMap axis_map(int64_t in, int64_t out, bool align_corners) {
+// PyTorch's area_pixel_compute_scale and compute_source_index_and_lambda; `given` is the
+// user's scale factor (<= 0: none).
+AxisMap axis_map(int64_t in, int64_t out, bool align_corners, double given) {
   AxisMap m;
   m.i0.resize(out);
   m.i1.resize(out);
@@ -29,8 +31,14 @@ AxisMap axis_map(int64_t in, int64_t out, bool align_corners) {
   if (align_corners)
     scale = out > 1 ? double(in - 1) / double(out - 1) : 0.0;
   else
-    scale = double(in) / double(out);
+    scale = given > 0 ? 1.0 / given : double(in) / double(out);
   for (int64_t o = 0; o < out; ++o) {
+    if (in == out) {  // PyTorch copies an axis whose size is kept, whatever the scale factor
+      m.i0[o] = m.i1[o] = o;
+      m.w0[o] = 1.f;
+      m.w1[o] = 0.f;
+      continue;
+    }
     double src = align_corners ? scale * double(o) : scale * (double(o) + 0.5) - 0.5;
     if (src < 0) src = 0;
     const int64_t i0 = std::min(static_cast<int64_t>(src), in - 1);
@@ -69,8 +77,8 @@ ANN_CLONES void axpy(float a, const float* x, float* y, int64_t n) {
 }  // namespace
 
 void interpolate_bilinear_forward(const InterpShape& s, const float* x, float* y) {
-  const AxisMap my = axis_map(s.in_h, s.out_h, s.align_corners);
-  const AxisMap mx = axis_map(s.in_w, s.out_w, s.align_corners);
+  const AxisMap my = axis_map(s.in_h, s.out_h, s.align_corners, s.scale_h);
+  const AxisMap mx = axis_map(s.in_w, s.out_w, s.align_corners, s.scale_w);
   // Tasks are (plane, block of output rows) so that few large planes still use every thread.
   const int64_t rows_per_task = 64;
   const int64_t blocks = (s.out_h + rows_per_task - 1) / rows_per_task;
@@ -105,8 +113,8 @@ void interpolate_bilinear_forward(const InterpShape& s, const float* x, float* y
 }
 
 void interpolate_bilinear_backward(const InterpShape& s, const float* dy, float* dx) {
-  const AxisMap my = axis_map(s.in_h, s.out_h, s.align_corners);
-  const AxisMap mx = axis_map(s.in_w, s.out_w, s.align_corners);
+  const AxisMap my = axis_map(s.in_h, s.out_h, s.align_corners, s.scale_h);
+  const AxisMap mx = axis_map(s.in_w, s.out_w, s.align_corners, s.scale_w);
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
   parallel_for(s.planes, 1, [&](int64_t begin, int64_t end) {
     // Vertical pass into t [in_h, out_w], then horizontal scatter into dx; both serial per plane.

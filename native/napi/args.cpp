@@ -1,5 +1,6 @@
 #include "args.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace ann::napi {
@@ -60,11 +61,22 @@ void expect_shape(const char* op, const char* name, const JsTensor* t, const Sha
   if (t->shape() != want) fail(op, t->describe(name) + ": expected shape " + shape_str(want));
 }
 
-Napi::Object options_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+Napi::Object options_arg(const Napi::CallbackInfo& info, size_t i, const char* op,
+                         std::initializer_list<const char*> allowed) {
   if (i >= info.Length() || info[i].IsUndefined() || info[i].IsNull()) return Napi::Object::New(info.Env());
   if (!info[i].IsObject() || info[i].IsArray())
     fail(op, "options must be an object, got " + type_of(info[i]));
-  return info[i].As<Napi::Object>();
+  Napi::Object o = info[i].As<Napi::Object>();
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t k = 0; k < keys.Length(); ++k) {
+    const std::string key = keys.Get(k).ToString().Utf8Value();
+    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
+      std::string list;
+      for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      fail(op, "unknown option '" + key + "' (expected one of " + (list.empty() ? "none" : list) + ")");
+    }
+  }
+  return o;
 }
 
 static bool absent(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }

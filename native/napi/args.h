@@ -26,8 +26,10 @@ void expect_same_device(const char* op, std::initializer_list<const JsTensor*> t
 void expect_cpu(const char* op, std::initializer_list<const JsTensor*> ts);
 void expect_shape(const char* op, const char* name, const JsTensor* t, const Shape& want);
 
-// Options object at argument i (undefined gives an empty object).
-Napi::Object options_arg(const Napi::CallbackInfo& info, size_t i, const char* op);
+// Options object at argument i (undefined gives an empty object). Every key must be one of
+// `allowed`: a misspelt name would otherwise silently fall back to its default.
+Napi::Object options_arg(const Napi::CallbackInfo& info, size_t i, const char* op,
+                         std::initializer_list<const char*> allowed);
 int64_t int_option(const Napi::Object& o, const char* key, int64_t dflt, const char* op);
 double number_option(const Napi::Object& o, const char* key, double dflt, const char* op);
 bool bool_option(const Napi::Object& o, const char* key, bool dflt, const char* op);

@@ -56,7 +56,7 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   JsTensor* q = tensor_arg(info, 0, op, "q", DType::F32, 3);
   JsTensor* k = tensor_arg(info, 1, op, "k", DType::F32, 3);
   JsTensor* v = tensor_arg(info, 2, op, "v", DType::F32, 3);
-  const Napi::Object opts = options_arg(info, 3, op);
+  const Napi::Object opts = options_arg(info, 3, op, {"scale"});
   expect_cpu(op, {q, k, v});
   const Inputs in = check_qkv(op, q, k, v);
   const float scale = scale_option(opts, op, in.d.C);
@@ -76,7 +76,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   JsTensor* v = tensor_arg(info, 3, op, "v", DType::F32, 3);
   JsTensor* out = tensor_arg(info, 4, op, "out", DType::F32, 3);
   JsTensor* lse = tensor_arg(info, 5, op, "lse", DType::F32, 2);
-  const Napi::Object opts = options_arg(info, 6, op);
+  const Napi::Object opts = options_arg(info, 6, op, {"scale", "needQ", "needK", "needV"});
   expect_cpu(op, {dout, q, k, v, out, lse});
   const Inputs in = check_qkv(op, q, k, v);
   const AttentionDims& d = in.d;
@@ -102,7 +102,7 @@ Napi::Value AttentionWeights(const Napi::CallbackInfo& info) {
   const char* op = "attentionWeights";
   JsTensor* q = tensor_arg(info, 0, op, "q", DType::F32, 3);
   JsTensor* k = tensor_arg(info, 1, op, "k", DType::F32, 3);
-  const Napi::Object opts = options_arg(info, 2, op);
+  const Napi::Object opts = options_arg(info, 2, op, {"scale"});
   expect_cpu(op, {q, k});
   const Inputs in = check_qkv(op, q, k, nullptr);
   const float scale = scale_option(opts, op, in.d.C);

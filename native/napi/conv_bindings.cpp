@@ -48,7 +48,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   JsTensor* x = tensor_arg(info, 0, op, "x", DType::F32, 4);
   JsTensor* w = tensor_arg(info, 1, op, "weight", DType::F32, 4);
   JsTensor* bias = optional_tensor_arg(info, 2, op, "bias", DType::F32, 1);
-  Napi::Object opts = options_arg(info, 3, op);
+  Napi::Object opts = options_arg(info, 3, op, {"stride", "padding", "dilation"});
   expect_cpu(op, {x, w, bias});
   const Conv2dShape s = conv_shape(op, x, w, opts);
   if (bias && bias->shape()[0] != s.out_channels)
@@ -67,7 +67,8 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
   JsTensor* dy = tensor_arg(info, 0, op, "dy", DType::F32, 4);
   JsTensor* x = tensor_arg(info, 1, op, "x", DType::F32, 4);
   JsTensor* w = tensor_arg(info, 2, op, "weight", DType::F32, 4);
-  Napi::Object opts = options_arg(info, 3, op);
+  Napi::Object opts =
+      options_arg(info, 3, op, {"stride", "padding", "dilation", "needInput", "needWeight", "needBias"});
   expect_cpu(op, {dy, x, w});
   const Conv2dShape s = conv_shape(op, x, w, opts);
   expect_shape(op, "dy", dy, {s.batch, s.out_channels, s.out_height(), s.out_width()});

@@ -167,7 +167,7 @@ Napi::Value SumTo(const Napi::CallbackInfo& info) {
 
 Napi::Value Reduce(const Napi::CallbackInfo& info, const char* op, bool mean) {
   Tensor* x = input(info, 0, op, "x");
-  Napi::Object o = options_arg(info, 1, op);
+  Napi::Object o = options_arg(info, 1, op, {"axes", "keepdim"});
   const Shape& xs = x->shape();
   const int R = static_cast<int>(xs.size());
   const bool keepdim = bool_option(o, "keepdim", false, op);
@@ -217,7 +217,7 @@ Napi::Value Dropout2d(const Napi::CallbackInfo& info) {
   const char* op = "dropout2d";
   Tensor* x = input(info, 0, op, "x");
   channel_shape(op, x, "x");
-  Napi::Object o = options_arg(info, 1, op);
+  Napi::Object o = options_arg(info, 1, op, {"p", "training", "seed"});
   Napi::Value pv = o.Get("p");
   if (pv.IsUndefined() || pv.IsNull()) fail(op, "option 'p' is required");
   const double p = number_option(o, "p", 0, op);

@@ -205,7 +205,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   Tensor* a = input(info, 0, op, "a", 2);
   Tensor* b = input(info, 1, op, "b", 2);
   expect_cpu(op, {a, b});
-  Napi::Object o = options_arg(info, 2, op);
+  Napi::Object o = options_arg(info, 2, op, {"transA", "transB"});
   const bool ta = bool_option(o, "transA", false, op), tb = bool_option(o, "transB", false, op);
   const Shape &as = a->shape(), &bs = b->shape();
   const size_t ra = as.size(), rb = bs.size();

@@ -37,7 +37,7 @@ AxisView axis_view(const char* op, const JsTensor* x, const Napi::Object& o) {
 
 Napi::Value SoftmaxImpl(const Napi::CallbackInfo& info, const char* op, bool log) {
   JsTensor* x = tensor_arg(info, 0, op, "x");
-  Napi::Object o = options_arg(info, 1, op);
+  Napi::Object o = options_arg(info, 1, op, {"axis"});
   expect_cpu(op, {x});
   const AxisView v = axis_view(op, x, o);
   Napi::Object out;
@@ -49,7 +49,7 @@ Napi::Value SoftmaxImpl(const Napi::CallbackInfo& info, const char* op, bool log
 Napi::Value SoftmaxBackwardImpl(const Napi::CallbackInfo& info, const char* op, bool log) {
   JsTensor* dy = tensor_arg(info, 0, op, "dy");
   JsTensor* y = tensor_arg(info, 1, op, "y");
-  Napi::Object o = options_arg(info, 2, op);
+  Napi::Object o = options_arg(info, 2, op, {"axis"});
   expect_cpu(op, {dy, y});
   if (dy->shape() != y->shape())
     fail(op, dy->describe("dy") + " does not match the shape of " + y->describe("y"));
@@ -73,7 +73,7 @@ Napi::Value LogSoftmaxBackward(const Napi::CallbackInfo& info) {
 Napi::Value Argmax(const Napi::CallbackInfo& info) {
   const char* op = "argmax";
   JsTensor* x = tensor_arg(info, 0, op, "x");
-  Napi::Object o = options_arg(info, 1, op);
+  Napi::Object o = options_arg(info, 1, op, {"axis"});
   expect_cpu(op, {x});
   const AxisView v = axis_view(op, x, o);
   if (v.n > 2147483647) fail(op, "axis of size " + std::to_string(v.n) + " does not fit int32 indices");
@@ -161,11 +161,12 @@ struct CeArgs {
 
 // (logits, target, options) starting at argument `first`, all checked, labels included.
 CeArgs ce_args(const Napi::CallbackInfo& info, size_t first, const char* op, int64_t dflt_ignore,
-               Napi::Object* opts, std::initializer_list<const JsTensor*> others) {
+               std::initializer_list<const char*> names, Napi::Object* opts,
+               std::initializer_list<const JsTensor*> others) {
   CeArgs a;
   a.logits = tensor_arg(info, first, op, "logits");
   a.target = tensor_arg(info, first + 1, op, "target", DType::I32);
-  *opts = options_arg(info, first + 2, op);
+  *opts = options_arg(info, first + 2, op, names);
   expect_cpu(op, {a.logits, a.target});
   for (const JsTensor* t : others) expect_cpu(op, {a.logits, t});
   a.s = ce_shape(op, a.logits, a.target, int_option(*opts, "ignoreIndex", dflt_ignore, op));
@@ -182,7 +183,7 @@ Shape loss_shape(Reduction r, const JsTensor* target) {
 Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   const char* op = "crossEntropy";
   Napi::Object o;
-  CeArgs a = ce_args(info, 0, op, -100, &o, {});
+  CeArgs a = ce_args(info, 0, op, -100, {"weight", "ignoreIndex", "reduction"}, &o, {});
   const Reduction r = reduction_option(op, o);
   Napi::Object loss;
   JsTensor* l = JsTensor::Make(info.Env(), loss_shape(r, a.target), DType::F32, &loss);
@@ -195,7 +196,7 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   const char* op = "crossEntropyBackward";
   JsTensor* dloss = tensor_arg(info, 0, op, "dloss");
   Napi::Object o;
-  CeArgs a = ce_args(info, 1, op, -100, &o, {dloss});
+  CeArgs a = ce_args(info, 1, op, -100, {"weight", "ignoreIndex", "reduction"}, &o, {dloss});
   const Reduction r = reduction_option(op, o);
   if (r == Reduction::None)
     expect_shape(op, "dloss", dloss, a.target->shape());
@@ -221,7 +222,7 @@ OhemOptions ohem_options(const char* op, const Napi::Object& o) {
 Napi::Value OhemCrossEntropy(const Napi::CallbackInfo& info) {
   const char* op = "ohemCrossEntropy";
   Napi::Object o;
-  CeArgs a = ce_args(info, 0, op, 255, &o, {});
+  CeArgs a = ce_args(info, 0, op, 255, {"thresh", "minKept", "weight", "ignoreIndex"}, &o, {});
   const OhemOptions h = ohem_options(op, o);
   const OhemResult res = ohem_cross_entropy_forward(a.s, h, a.logits->f32(), a.target->i32(), a.weight);
   Napi::Env env = info.Env();
@@ -237,7 +238,8 @@ Napi::Value OhemCrossEntropyBackward(const Napi::CallbackInfo& info) {
   const char* op = "ohemCrossEntropyBackward";
   JsTensor* dloss = tensor_arg(info, 0, op, "dloss");
   Napi::Object o;
-  CeArgs a = ce_args(info, 1, op, 255, &o, {dloss});
+  CeArgs a = ce_args(info, 1, op, 255, {"thresh", "minKept", "weight", "ignoreIndex", "threshold", "kept"},
+                     &o, {dloss});
   const OhemOptions h = ohem_options(op, o);
   const float g = scalar_grad(op, dloss);
   // The forward's selection, when given, spares the backward a pass over the logits and the select.

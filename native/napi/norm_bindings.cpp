@@ -41,7 +41,7 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   JsTensor* bias = optional_tensor_arg(info, 2, op, "bias");
   JsTensor* rmean = optional_tensor_arg(info, 3, op, "runningMean");
   JsTensor* rvar = optional_tensor_arg(info, 4, op, "runningVar");
-  Napi::Object opts = options_arg(info, 5, op);
+  Napi::Object opts = options_arg(info, 5, op, {"training", "momentum", "eps"});
   expect_cpu(op, {x, weight, bias, rmean, rvar});
   const BatchNormShape s = bn_shape(op, x);
   expect_per_channel(op, "weight", weight, x);
@@ -87,7 +87,7 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   JsTensor* weight = optional_tensor_arg(info, 2, op, "weight");
   JsTensor* save_mean = tensor_arg(info, 3, op, "saveMean", DType::F32, 1);
   JsTensor* save_invstd = tensor_arg(info, 4, op, "saveInvstd", DType::F32, 1);
-  Napi::Object opts = options_arg(info, 5, op);
+  Napi::Object opts = options_arg(info, 5, op, {"training", "needInput", "needWeight", "needBias"});
   expect_cpu(op, {dy, x, weight, save_mean, save_invstd});
   const BatchNormShape s = bn_shape(op, x);
   expect_shape(op, "dy", dy, x->shape());

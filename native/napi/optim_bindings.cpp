@@ -25,7 +25,8 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   JsTensor* buf = optional_tensor_arg(info, 2, op, "momentumBuffer");
   expect_cpu(op, {param, grad, buf});
   expect_shape(op, "grad", grad, param->shape());
-  Napi::Object o = options_arg(info, 3, op);
+  Napi::Object o =
+      options_arg(info, 3, op, {"lr", "momentum", "dampening", "weightDecay", "nesterov", "firstStep"});
   Napi::Value lr_v = o.Get("lr");
   if (lr_v.IsUndefined() || lr_v.IsNull()) fail(op, "option 'lr' is required");
   SgdOptions s;

@@ -15,19 +15,6 @@ constexpr int64_t kMaxPlane = std::numeric_limits<int32_t>::max();  // flat indi
 
 std::string str(int64_t v) { return std::to_string(v); }
 
-// Rejects misspelt option names, which would otherwise silently fall back to defaults.
-void expect_keys(const char* op, const Napi::Object& o, std::initializer_list<const char*> allowed) {
-  Napi::Array keys = o.GetPropertyNames();
-  for (uint32_t i = 0; i < keys.Length(); ++i) {
-    const std::string k = keys.Get(i).ToString().Utf8Value();
-    if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; })) {
-      std::string list;
-      for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      fail(op, "unknown option '" + k + "' (expected " + list + ")");
-    }
-  }
-}
-
 // A tensor passed inside the options object, checked like tensor_arg.
 JsTensor* tensor_option(const Napi::Object& o, const char* key, const char* op, DType dtype, int rank) {
   Napi::Value v = o.Get(key);
@@ -85,8 +72,7 @@ Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
   JsTensor* x = tensor_arg(info, 0, op, "x", DType::F32, 4);
   expect_cpu(op, {x});
   check_plane(op, x);
-  Napi::Object o = options_arg(info, 1, op);
-  expect_keys(op, o, {"kernelSize", "stride", "padding", "dilation", "ceilMode"});
+  Napi::Object o = options_arg(info, 1, op, {"kernelSize", "stride", "padding", "dilation", "ceilMode"});
   if (o.Get("kernelSize").IsUndefined()) fail(op, "option 'kernelSize' is required");
   const auto k = positive_pair(o, "kernelSize", 1, 1, op);
   const auto s =
@@ -155,8 +141,7 @@ Napi::Value PyramidPool(const Napi::CallbackInfo& info) {
   JsTensor* x = tensor_arg(info, 0, op, "x", DType::F32, 4);
   expect_cpu(op, {x});
   check_plane(op, x);
-  Napi::Object o = options_arg(info, 1, op);
-  expect_keys(op, o, {"sizes", "mode"});
+  Napi::Object o = options_arg(info, 1, op, {"sizes", "mode"});
   const std::vector<int64_t> sizes = sizes_option(o, op);
   const bool max_mode = max_mode_option(o, op);
   const Shape& xs = x->shape();
@@ -177,8 +162,7 @@ Napi::Value PyramidPool(const Napi::CallbackInfo& info) {
 Napi::Value PyramidPoolBackward(const Napi::CallbackInfo& info) {
   const char* op = "pyramidPoolBackward";
   JsTensor* dy = tensor_arg(info, 0, op, "dy", DType::F32, 3);
-  Napi::Object o = options_arg(info, 1, op);
-  expect_keys(op, o, {"inputShape", "sizes", "mode", "indices"});
+  Napi::Object o = options_arg(info, 1, op, {"inputShape", "sizes", "mode", "indices"});
   JsTensor* idx = tensor_option(o, "indices", op, DType::I32, 3);
   expect_cpu(op, {dy, idx});
   if (o.Get("inputShape").IsUndefined()) fail(op, "option 'inputShape' is required");
@@ -207,8 +191,7 @@ Napi::Value PyramidPoolBackward(const Napi::CallbackInfo& info) {
 // [batch, S]
 Napi::Value SamplePositions(const Napi::CallbackInfo& info) {
   const char* op = "samplePositions";
-  Napi::Object o = options_arg(info, 0, op);
-  expect_keys(op, o, {"height", "width", "sizes", "n", "mode", "seed", "batch"});
+  Napi::Object o = options_arg(info, 0, op, {"height", "width", "sizes", "n", "mode", "seed", "batch"});
   const int64_t h = int_option(o, "height", -1, op), w = int_option(o, "width", -1, op);
   if (h < 1 || w < 1)
     fail(op, "options 'height' and 'width' must be positive integers, got " + str(h) + "x" + str(w));

@@ -6,12 +6,20 @@ export interface InterpolateBilinearOptions {
   size: [number, number] | number;
   /** PyTorch's align_corners; default false (PyTorch's default). */
   alignCorners?: boolean;
+  /**
+   * F.interpolate's scale_factor [sh, sw] (a number: both), finite and > 0. With alignCorners
+   * false an axis then samples at src = (dst + 0.5) / scale - 0.5 instead of in/out, as PyTorch
+   * without recompute_scale_factor; an axis whose size is kept is copied; ignored with alignCorners.
+   */
+  scale?: [number, number] | number;
 }
 
 export interface InterpolateBilinearBackwardOptions {
   /** The forward input's shape [B, C, H, W]; B and C must match dy's. */
   inputShape: number[];
   alignCorners?: boolean;
+  /** The forward's scale, if it had one. */
+  scale?: [number, number] | number;
 }
 
 export interface InterpKernels {
