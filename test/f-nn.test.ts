@@ -158,7 +158,7 @@ describe('composite expressions against PyTorch autograd', () => {
 });
 
 describe('memory', () => {
-  /** Every op, aux-tensor paths included (maxpool/pyramid-max indices, lse, dropout mask, matrix interpolate). */
+  /** Every op, aux-tensor paths included (maxpool/pyramid-max indices, lse, dropout mask, scaled interpolate). */
   function forward(x: Tensor, weight: Tensor, gamma: Tensor): Tensor {
     let h = conv2d(x, weight, null, { padding: 1 });
     h = relu(batchNorm(h, null, null, gamma, null, { training: true }));
