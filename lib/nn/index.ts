@@ -5,3 +5,4 @@ export { Conv2d, BatchNorm2d, ReLU, Dropout2d, MaxPool2d, Identity } from './lay
 export type { Conv2dOptions, BatchNorm2dOptions, MaxPool2dOptions, Pair } from './layers.js';
 export { Sequential, ModuleList } from './containers.js';
 export * as init from './init.js';
+export * from './blocks.js';

@@ -1,0 +1,114 @@
+// The official `_SelfAttentionBlock` (registered as `stages.0` of APNB and AFNB): the asymmetric
+// attention core of ANN-SEMANTICS.md, with the official parameter names.
+import { keep } from '../../autograd/scope.js';
+import { native } from '../../native/index.js';
+import { asymmetricAttention } from '../../ops/attention.js';
+import { reshape, transpose } from '../../ops/shape.js';
+import { Tensor } from '../../tensor.js';
+import { Sequential } from '../containers.js';
+import { zeros_ } from '../init.js';
+import { BatchNorm2d, Conv2d, ReLU } from '../layers.js';
+import { Module } from '../module.js';
+import { allPositions, type AnchorSampler } from './sampling.js';
+
+/** What a traced forward stores: detached copies the caller owns (and disposes). */
+export type Trace = Record<string, Tensor>;
+
+export interface AttentionStageOptions {
+  lowChannels: number;
+  highChannels: number;
+  keyChannels: number;
+  valueChannels: number;
+  outChannels: number;
+  /** APNB: f_query IS f_key (one module under both names). */
+  shared: boolean;
+  /** null: every key position is an anchor (NB, FNB). */
+  sampler: AnchorSampler | null;
+  /** Seeds for the three or four convs' initialisation, drawn in registration order. */
+  nextSeed: () => number | undefined;
+}
+
+function conv(inChannels: number, outChannels: number, seed: number | undefined): Conv2d {
+  return new Conv2d({ inChannels, outChannels, kernelSize: 1, ...(seed === undefined ? {} : { seed }) });
+}
+
+/** conv1x1 (bias) -> BN -> ReLU, the BN+ReLU nested as the official ModuleHelper.BNReLU (`.1.0`). */
+function keyProjection(inChannels: number, keyChannels: number, seed: number | undefined): Sequential {
+  return new Sequential(conv(inChannels, keyChannels, seed), new Sequential(new BatchNorm2d(keyChannels), new ReLU()));
+}
+
+/** Replaces trace[name] with a detached copy of t that outlives every tidy scope. */
+function store(trace: Trace, name: string, t: Tensor): void {
+  trace[name]?.dispose();
+  trace[name] = keep(t.detachedCopy());
+}
+
+export class AttentionStage extends Module<[Tensor, Tensor]> {
+  readonly keyChannels: number;
+  readonly valueChannels: number;
+  readonly sampler: AnchorSampler | null;
+  readonly fKey: Sequential;
+  readonly fQuery: Sequential;
+  readonly fValue: Conv2d;
+  readonly W: Conv2d;
+
+  constructor(o: AttentionStageOptions) {
+    super();
+    this.keyChannels = o.keyChannels;
+    this.valueChannels = o.valueChannels;
+    this.sampler = o.sampler;
+    this.fKey = this.registerModule('f_key', keyProjection(o.lowChannels, o.keyChannels, o.nextSeed()));
+    this.fQuery = this.registerModule('f_query', o.shared ? this.fKey : keyProjection(o.highChannels, o.keyChannels, o.nextSeed()));
+    this.fValue = this.registerModule('f_value', conv(o.lowChannels, o.valueChannels, o.nextSeed()));
+    this.W = this.registerModule('W', conv(o.valueChannels, o.outChannels, o.nextSeed()));
+    // Zero, as the official code: at initialisation the branch adds nothing.
+    zeros_(this.W.weight);
+    zeros_(this.W.bias!);
+  }
+
+  forward(low: Tensor, high: Tensor): Tensor {
+    return this.attend(low, high, null, null);
+  }
+
+  /**
+   * W(attention(query from high, key and value from low)) -> [B, out, H, W] of high. `given`
+   * replaces the random positions (random sampling only); `trace` receives the intermediates.
+   */
+  attend(low: Tensor, high: Tensor, given: Tensor | null, trace: Trace | null): Tensor {
+    const [b, , h, w] = high.shape;
+    const sampler = this.sampler;
+    let positions: Tensor | null = null;
+    if (sampler?.random) {
+      if (given) sampler.check(given, b);
+      positions = given ?? sampler.draw(b, low.shape[2], low.shape[3]);
+    }
+    const anchors = (t: Tensor) => transpose(sampler ? sampler.pool(t, positions) : allPositions(t), 1, 2);
+
+    const value = anchors(this.fValue.call(low));
+    const queryMap = this.fQuery.call(high);
+    // Training calls the shared module twice, as the official code does: its BN running statistics
+    // are updated twice. In evaluation the second call would give the same tensor.
+    const reuse = this.fKey === this.fQuery && low === high && !this.fKey.training;
+    const key = anchors(reuse ? queryMap : this.fKey.call(low));
+    const query = transpose(reshape(queryMap, [b, this.keyChannels, h * w]), 1, 2);
+
+    const scale = this.keyChannels ** -0.5;
+    const attended = asymmetricAttention(query, key, value, { scale });
+    const context = reshape(transpose(attended, 1, 2), [b, this.valueChannels, h, w]);
+    const out = this.W.call(context);
+
+    if (trace) {
+      store(trace, 'query', query);
+      store(trace, 'key', key);
+      store(trace, 'value', value);
+      trace.weights?.dispose();
+      trace.weights = keep(new Tensor(native.attentionWeights(query.native, key.native, { scale })));
+      store(trace, 'context', context);
+      store(trace, 'out', out);
+      if (positions) store(trace, 'positions', positions);
+    }
+    // Drawn positions belong to the graph alone (gatherPositions saved them): freed once it is done.
+    if (positions && positions !== given) positions.releaseFromScope();
+    return out;
+  }
+}
