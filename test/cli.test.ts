@@ -1,0 +1,76 @@
+// The `ann-seg` command line, called in-process through run() with console output captured.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+
+import { run } from '../lib/cli/main.js';
+import { models } from '../lib/index.js';
+
+async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
+  const code = await run(argv);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+const SMALL = ['--depth', '18', '--width', '0.0625', '--classes', '5'];
+
+describe('ann-seg info --model', () => {
+  it('prints the parameter counts of a preset: backbone, each head, heads and total', async () => {
+    const { code, out } = await capture(['info', '--model', 'apnb', ...SMALL]);
+    expect(code).toBe(0);
+    using m = models.ANN({ depth: 18, width: 0.0625, numClasses: 5, variant: 'apnb' });
+    const c = models.parameterCounts(m);
+    expect(out).toContain('depth 18, width 0.0625, 5 classes');
+    const row = out.split('\n').find((l) => l.startsWith('apnb '))!;
+    expect(row.trim().split(/\s+/).slice(1, 8)).toEqual([c.backbone, c.fusion, c.context, c.cls, c.dsn, c.heads, c.total].map(fmt));
+    expect(row).toContain('+ APNB');
+    expect(c.fusion).toBe(0);
+    expect(c.total).toBe(m.parameters().reduce((n, p) => n + p.size, 0));
+  });
+
+  it('--model all prints every Table 6 preset', async () => {
+    const { code, out } = await capture(['info', '--model', 'all', ...SMALL]);
+    expect(code).toBe(0);
+    for (const v of models.VARIANTS) expect(out.split('\n').some((l) => l.startsWith(`${v} `)), v).toBe(true);
+    expect(out).toContain('+ AFNB + APNB (Full)');
+  });
+
+  it('defaults to the official network: depth 101, 19 classes', async () => {
+    const { code, out } = await capture(['info', '--model', 'full']);
+    expect(code).toBe(0);
+    expect(out).toContain('depth 101, width 1, 19 classes');
+    // 42.6M in the backbone, 25.1M in the heads: the official checkpoint's parameters.
+    expect(out).toMatch(/^full\s+42,623,936\s+9,971,456\s+10,359,296\s+9,747\s+4,729,875\s+25,070,374\s+67,694,310/m);
+  });
+
+  it('rejects an unknown preset, option or value with usage status 2', async () => {
+    let r = await capture(['info', '--model', 'apnb+nb']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown model preset 'apnb\+nb' \(expected one of baseline, nb, .*full, or all\)/);
+    r = await capture(['info', '--model', 'full', '--layers', '3']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown option '--layers'/);
+    r = await capture(['info', '--model', 'full', '--depth', '42']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--depth must be one of 18, 34, 50, 101, 152, got 42/);
+    r = await capture(['info', '--model', 'full', '--classes', 'x']);
+    expect(r.err).toMatch(/--classes must be a number, got 'x'/);
+    r = await capture(['info', '--model', 'full', '--classes', '0']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/numClasses must be a positive integer, got 0/);
+    r = await capture(['info', '--depth', '50']);
+    expect(r.err).toMatch(/go with --model/);
+    r = await capture(['info', '--model']);
+    expect(r.err).toMatch(/'--model' needs a value/);
+  });
+
+  it('plain info still reports the native build', async () => {
+    const { code, out } = await capture(['info']);
+    expect(code).toBe(0);
+    expect(out).toMatch(/blas:.*\n\s+threads:/);
+  });
+});
