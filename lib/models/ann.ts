@@ -16,8 +16,8 @@ export interface ANNOutput {
   main: Tensor;
 }
 
-/** The network's output stride: inputs must be at least this large on each side. */
-export const OUTPUT_STRIDE = 8;
+/** The network's output stride (the backbone's): inputs must be at least this large on each side. */
+export const OUTPUT_STRIDE = nn.OUTPUT_STRIDE;
 
 /** A fusion block: Stage4 (low) and Stage5 (high) in, a Stage5-shaped tensor out. */
 type Fusion = nn.AFNB | nn.FusionNonLocal | nn.CommonFusion;
