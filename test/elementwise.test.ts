@@ -4,6 +4,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
+import { randomTensor } from '../bench/harness.js';
+import { disposeAfterAll } from './helpers/dispose.js';
 import { Fixture } from './helpers/parity.js';
 
 interface Case {
@@ -25,31 +27,14 @@ interface Case {
 
 const fx = new Fixture('elementwise');
 const cases = JSON.parse(fx.metadata.cases) as Case[];
-const made: NativeTensor[] = [];
 /** Registers native results for disposal at the end. */
-function k<T extends NativeTensor>(t: T): T {
-  made.push(t);
-  return t;
-}
-afterAll(() => {
-  for (const t of made) if (!t.isDisposed) t.dispose();
-  fx.dispose();
-});
+const k = disposeAfterAll();
+afterAll(() => fx.dispose());
 
 const of = (op: string) => cases.filter((c) => c.op === op);
 
-function randn(shape: number[], seed: number): NativeTensor {
-  let s = seed >>> 0 || 1;
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    data[i] = (s >>> 0) / 4294967296 - 0.5;
-  }
-  return k(native.fromArray(data, shape));
-}
+/** Seeded uniform(-0.5, 0.5) data. */
+const randn = (shape: number[], seed: number) => k(randomTensor(shape, seed, 0.5));
 
 /** Runs fn once on 1 thread and once on the default pool; returns both outputs' data. */
 function bothThreadCounts(fn: () => NativeTensor): [Float32Array, Float32Array] {

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
+import { disposeAfterAll } from './helpers/dispose.js';
 import { Fixture } from './helpers/parity.js';
 
 const sm = new Fixture('loss_softmax');
@@ -8,12 +9,7 @@ const ce = new Fixture('loss_ce');
 const oh = new Fixture('loss_ohem');
 afterAll(() => [sm, ce, oh].forEach((f) => f.dispose()));
 
-const made: NativeTensor[] = [];
-afterAll(() => made.forEach((t) => t.isDisposed || t.dispose()));
-function keep<T extends NativeTensor>(t: T): T {
-  made.push(t);
-  return t;
-}
+const keep = disposeAfterAll();
 const f32 = (v: number[], shape: number[]) => keep(native.fromArray(new Float32Array(v), shape));
 const i32 = (v: number[], shape: number[]) => keep(native.fromArray(new Int32Array(v), shape));
 

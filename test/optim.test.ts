@@ -2,7 +2,8 @@
 // several steps for every valid option combination, plus bad input.
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { native, type NativeTensor } from '../lib/native/index.js';
+import { native } from '../lib/native/index.js';
+import { disposeAfterAll } from './helpers/dispose.js';
 import { Fixture } from './helpers/parity.js';
 
 interface Case {
@@ -17,15 +18,8 @@ interface Case {
 
 const fx = new Fixture('optim');
 const cases = JSON.parse(fx.metadata.cases) as Case[];
-const made: NativeTensor[] = [];
-function k<T extends NativeTensor>(t: T): T {
-  made.push(t);
-  return t;
-}
-afterAll(() => {
-  for (const t of made) if (!t.isDisposed) t.dispose();
-  fx.dispose();
-});
+const k = disposeAfterAll();
+afterAll(() => fx.dispose());
 
 describe('sgdStep', () => {
   it.each(cases)('$key: lr $lr momentum $momentum dampening $dampening wd $weightDecay nesterov $nesterov', (c) => {

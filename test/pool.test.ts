@@ -2,11 +2,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
 import type { MaxPool2dOptions, PyramidMode } from '../lib/native/kernels/pool.js';
+import { disposeAfterAll } from './helpers/dispose.js';
 import { Fixture } from './helpers/parity.js';
 
-const made: NativeTensor[] = [];
-const keep = <T extends NativeTensor>(t: T): T => (made.push(t), t);
-afterAll(() => made.forEach((t) => t.isDisposed || t.dispose()));
+const keep = disposeAfterAll();
 
 function same(a: NativeTensor, b: NativeTensor): boolean {
   const x = a.toArray();

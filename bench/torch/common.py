@@ -28,3 +28,33 @@ def bench(name, fn, budget_s=1.5, flops=None):
         out["gflops"] = flops / (ms * 1e6)
     print(json.dumps(out))
     sys.stdout.flush()
+
+
+def uniform(*shape, grad=False):
+    """uniform(-1, 1) float32 data (the kernel benches' randomTensor range)."""
+    return (torch.rand(*shape) * 2 - 1).requires_grad_(grad)
+
+
+def grad_run(fn, inputs, dy, backward=True):
+    """A run() that computes fn() and, when backward, the gradients of inputs (a tensor or a tuple)
+    under the upstream gradient dy (None for a scalar output)."""
+    def run():
+        with torch.set_grad_enabled(backward):
+            y = fn()
+            if backward:
+                torch.autograd.grad(y, inputs, dy if y.dim() else None)
+
+    return run
+
+
+def run_cases(family, cases):
+    """Times the cases that argv[1] selects (a substring of the name, or the family; all without it).
+
+    Each case is a (name, run[, flops]) tuple, or a callable that makes one when reached, so that
+    large inputs exist only while their case runs."""
+    flt = sys.argv[1] if len(sys.argv) > 1 else None
+    for case in cases:
+        name, run, *flops = case() if callable(case) else case
+        if flt and flt not in name and flt != family:
+            continue
+        bench(name, run, flops=flops[0] if flops else None)

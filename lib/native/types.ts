@@ -4,6 +4,9 @@
 export type DType = 'float32' | 'int32';
 export type Device = 'cpu' | 'cuda';
 
+/** A number for both spatial dimensions, or [h, w] (kernel size, stride, padding, dilation). */
+export type Pair = number | [number, number];
+
 /** A tensor whose storage lives in native memory. Every op returns new ones. */
 export interface NativeTensor {
   readonly shape: number[];

@@ -3,16 +3,15 @@
 import { conv2d } from '../ops/conv.js';
 import { dropout2d } from '../ops/dropout.js';
 import { batchNorm } from '../ops/norm.js';
-import { maxPool2d } from '../ops/pool.js';
+import { maxPool2d, type MaxPool2dOptions } from '../ops/pool.js';
 import { relu } from '../ops/arith.js';
-import { native } from '../native/index.js';
+import { native, type Pair } from '../native/index.js';
 import { generatorFor, type Generator } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { kaimingUniform_, uniform_, fans } from './init.js';
 import { Module, Parameter } from './module.js';
 
-/** A number for both spatial dimensions, or [h, w]. */
-export type Pair = number | [number, number];
+export type { MaxPool2dOptions, Pair };
 
 function pair(layer: string, name: string, v: Pair, min: number): [number, number] {
   const p: [number, number] = typeof v === 'number' ? [v, v] : v;
@@ -185,15 +184,6 @@ export class Dropout2d extends Module {
   forward(x: Tensor): Tensor {
     return dropout2d(x, { p: this.p, training: this.training });
   }
-}
-
-export interface MaxPool2dOptions {
-  kernelSize: Pair;
-  /** Defaults to kernelSize. */
-  stride?: Pair;
-  padding?: Pair;
-  dilation?: Pair;
-  ceilMode?: boolean;
 }
 
 /** torch.nn.MaxPool2d. */

@@ -1,7 +1,7 @@
 // F.conv2d over the native convolution (groups = 1).
 import { needsGrad, record } from '../autograd/tape.js';
 import { native } from '../native/index.js';
-import type { Pair } from '../native/kernels/conv.js';
+import type { Pair } from '../native/types.js';
 import { Tensor } from '../tensor.js';
 import { checkOptionNames } from './options.js';
 

@@ -163,6 +163,10 @@ std::vector<int64_t> int_list_arg(const Napi::CallbackInfo& info, size_t i, cons
   return to_int_list(info[i], op, std::string("argument '") + name + "'");
 }
 
+JsTensor* optional_output(bool wanted, Napi::Env env, const Shape& shape, Napi::Object* out, DType dtype) {
+  return wanted ? JsTensor::Make(env, shape, dtype, out) : nullptr;
+}
+
 Napi::Object make_result(Napi::Env env, std::initializer_list<std::pair<const char*, Napi::Value>> entries) {
   Napi::Object o = Napi::Object::New(env);
   for (const auto& kv : entries)

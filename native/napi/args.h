@@ -43,6 +43,12 @@ int64_t int_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const 
 double number_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
 std::vector<int64_t> int_list_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
 
+// An output made only when `wanted`: nullptr otherwise, leaving *out empty so make_result skips it.
+JsTensor* optional_output(bool wanted, Napi::Env env, const Shape& shape, Napi::Object* out,
+                          DType dtype = DType::F32);
+// The float32 data of an optional tensor, or nullptr.
+inline float* f32_or_null(const JsTensor* t) { return t ? t->f32() : nullptr; }
+
 // A JS object {key: tensor, ...} from pairs; entries with a null tensor object are skipped.
 Napi::Object make_result(Napi::Env env, std::initializer_list<std::pair<const char*, Napi::Value>> entries);
 

@@ -89,11 +89,11 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const bool need_v = bool_option(opts, "needV", true, op);
   Napi::Env env = info.Env();
   Napi::Object dq_obj, dk_obj, dv_obj;
-  JsTensor* dq = need_q ? JsTensor::Make(env, {d.B, d.N, d.C}, DType::F32, &dq_obj) : nullptr;
-  JsTensor* dk = need_k ? JsTensor::Make(env, {d.B, d.S, d.C}, DType::F32, &dk_obj) : nullptr;
-  JsTensor* dv = need_v ? JsTensor::Make(env, {d.B, d.S, d.Cv}, DType::F32, &dv_obj) : nullptr;
+  JsTensor* dq = optional_output(need_q, env, {d.B, d.N, d.C}, &dq_obj);
+  JsTensor* dk = optional_output(need_k, env, {d.B, d.S, d.C}, &dk_obj);
+  JsTensor* dv = optional_output(need_v, env, {d.B, d.S, d.Cv}, &dv_obj);
   attention_backward(d, scale, dout->f32(), q->f32(), k->f32(), v->f32(), out->f32(), lse->f32(),
-                     dq ? dq->f32() : nullptr, dk ? dk->f32() : nullptr, dv ? dv->f32() : nullptr);
+                     f32_or_null(dq), f32_or_null(dk), f32_or_null(dv));
   return make_result(env, {{"dq", dq_obj}, {"dk", dk_obj}, {"dv", dv_obj}});
 }
 

@@ -57,7 +57,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   Napi::Object out;
   JsTensor* y =
       JsTensor::Make(info.Env(), {s.batch, s.out_channels, s.out_height(), s.out_width()}, DType::F32, &out);
-  conv2d_forward(s, x->f32(), w->f32(), bias ? bias->f32() : nullptr, y->f32());
+  conv2d_forward(s, x->f32(), w->f32(), f32_or_null(bias), y->f32());
   return out;
 }
 
@@ -78,11 +78,10 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
 
   Napi::Env env = info.Env();
   Napi::Object dx_obj, dw_obj, db_obj;
-  JsTensor* dx = need_input ? JsTensor::Make(env, x->shape(), DType::F32, &dx_obj) : nullptr;
-  JsTensor* dw = need_weight ? JsTensor::Make(env, w->shape(), DType::F32, &dw_obj) : nullptr;
-  JsTensor* db = need_bias ? JsTensor::Make(env, {s.out_channels}, DType::F32, &db_obj) : nullptr;
-  conv2d_backward(s, dy->f32(), x->f32(), w->f32(), dx ? dx->f32() : nullptr, dw ? dw->f32() : nullptr,
-                  db ? db->f32() : nullptr);
+  JsTensor* dx = optional_output(need_input, env, x->shape(), &dx_obj);
+  JsTensor* dw = optional_output(need_weight, env, w->shape(), &dw_obj);
+  JsTensor* db = optional_output(need_bias, env, {s.out_channels}, &db_obj);
+  conv2d_backward(s, dy->f32(), x->f32(), w->f32(), f32_or_null(dx), f32_or_null(dw), f32_or_null(db));
   return make_result(env, {{"dx", dx_obj}, {"dweight", dw_obj}, {"dbias", db_obj}});
 }
 

@@ -2,6 +2,7 @@
 // checked before any memory is touched; outputs are fresh tensors (in-place ops say so).
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "ann/elementwise.h"
 #include "args.h"
@@ -27,9 +28,14 @@ Napi::Object make(const Napi::CallbackInfo& info, const Shape& shape, Tensor** t
   return out;
 }
 
-void same_shape(const char* op, const Tensor* a, const char* an, const Tensor* b, const char* bn) {
+// Arguments 0 and 1: two inputs of one shape.
+std::pair<Tensor*, Tensor*> same_shape_inputs(const Napi::CallbackInfo& info, const char* op, const char* an,
+                                              const char* bn) {
+  Tensor* a = input(info, 0, op, an);
+  Tensor* b = input(info, 1, op, bn);
   if (a->shape() != b->shape())
     fail(op, a->describe(an) + " and " + b->describe(bn) + " must have the same shape");
+  return {a, b};
 }
 
 // A target shape argument: rank <= 8, every dim >= 1.
@@ -54,10 +60,7 @@ Napi::Value Relu(const Napi::CallbackInfo& info) {
 
 Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
   const char* op = "reluBackward";
-  Tensor* dy = input(info, 0, op, "dy");
-  Tensor* y = input(info, 1, op, "y");
-  expect_cpu(op, {dy, y});
-  same_shape(op, dy, "dy", y, "y");
+  auto [dy, y] = same_shape_inputs(info, op, "dy", "y");
   Tensor* dx;
   Napi::Object out = make(info, dy->shape(), &dx);
   relu_backward(dy->f32(), y->f32(), dx->f32(), dy->numel());
@@ -93,10 +96,7 @@ Napi::Value Neg(const Napi::CallbackInfo& info) {
 
 Napi::Value AddInPlace(const Napi::CallbackInfo& info) {
   const char* op = "addInPlace";
-  Tensor* dst = input(info, 0, op, "dst");
-  Tensor* src = input(info, 1, op, "src");
-  expect_cpu(op, {dst, src});
-  same_shape(op, dst, "dst", src, "src");
+  auto [dst, src] = same_shape_inputs(info, op, "dst", "src");
   double alpha = 1;
   if (info.Length() > 2 && !info[2].IsUndefined()) alpha = number_arg(info, 2, op, "alpha");
   axpy_inplace(dst->f32(), src->f32(), static_cast<float>(alpha), dst->numel());
@@ -105,10 +105,7 @@ Napi::Value AddInPlace(const Napi::CallbackInfo& info) {
 
 Napi::Value CopyInto(const Napi::CallbackInfo& info) {
   const char* op = "copyInto";
-  Tensor* dst = input(info, 0, op, "dst");
-  Tensor* src = input(info, 1, op, "src");
-  expect_cpu(op, {dst, src});
-  same_shape(op, dst, "dst", src, "src");
+  auto [dst, src] = same_shape_inputs(info, op, "dst", "src");
   copy(src->f32(), dst->f32(), dst->numel());
   return info.Env().Undefined();
 }

@@ -66,11 +66,11 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   JsTensor* y = JsTensor::Make(env, x->shape(), DType::F32, &y_obj);
   JsTensor* save_mean = JsTensor::Make(env, {s.channels}, DType::F32, &mean_obj);
   JsTensor* save_invstd = JsTensor::Make(env, {s.channels}, DType::F32, &invstd_obj);
-  const float* w = weight ? weight->f32() : nullptr;
-  const float* b = bias ? bias->f32() : nullptr;
+  const float* w = f32_or_null(weight);
+  const float* b = f32_or_null(bias);
   if (training) {
-    batch_norm_forward_train(s, x->f32(), w, b, rmean ? rmean->f32() : nullptr, rvar ? rvar->f32() : nullptr,
-                             momentum, eps, y->f32(), save_mean->f32(), save_invstd->f32());
+    batch_norm_forward_train(s, x->f32(), w, b, f32_or_null(rmean), f32_or_null(rvar), momentum, eps,
+                             y->f32(), save_mean->f32(), save_invstd->f32());
   } else {
     batch_norm_forward_eval(s, x->f32(), w, b, rmean->f32(), rvar->f32(), eps, y->f32(), save_mean->f32(),
                             save_invstd->f32());
@@ -101,12 +101,11 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
 
   Napi::Env env = info.Env();
   Napi::Object dx_obj, dw_obj, db_obj;
-  JsTensor* dx = need_input ? JsTensor::Make(env, x->shape(), DType::F32, &dx_obj) : nullptr;
-  JsTensor* dw = need_weight ? JsTensor::Make(env, {s.channels}, DType::F32, &dw_obj) : nullptr;
-  JsTensor* db = need_bias ? JsTensor::Make(env, {s.channels}, DType::F32, &db_obj) : nullptr;
-  batch_norm_backward(s, dy->f32(), x->f32(), weight ? weight->f32() : nullptr, save_mean->f32(),
-                      save_invstd->f32(), training, dx ? dx->f32() : nullptr, dw ? dw->f32() : nullptr,
-                      db ? db->f32() : nullptr);
+  JsTensor* dx = optional_output(need_input, env, x->shape(), &dx_obj);
+  JsTensor* dw = optional_output(need_weight, env, {s.channels}, &dw_obj);
+  JsTensor* db = optional_output(need_bias, env, {s.channels}, &db_obj);
+  batch_norm_backward(s, dy->f32(), x->f32(), f32_or_null(weight), save_mean->f32(), save_invstd->f32(),
+                      training, f32_or_null(dx), f32_or_null(dw), f32_or_null(db));
   return make_result(env, {{"dx", dx_obj}, {"dweight", dw_obj}, {"dbias", db_obj}});
 }
 

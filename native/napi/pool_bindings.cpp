@@ -151,7 +151,7 @@ Napi::Value PyramidPool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object yo, io;
   JsTensor* y = JsTensor::Make(env, {xs[0], xs[1], S}, DType::F32, &yo);
-  JsTensor* idx = max_mode ? JsTensor::Make(env, {xs[0], xs[1], S}, DType::I32, &io) : nullptr;
+  JsTensor* idx = optional_output(max_mode, env, {xs[0], xs[1], S}, &io, DType::I32);
   pyramid_pool_forward(x->f32(), y->f32(), idx ? idx->i32() : nullptr, xs[0] * xs[1], xs[2], xs[3], sizes,
                        max_mode);
   if (!max_mode) return make_result(env, {{"y", yo}});

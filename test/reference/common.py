@@ -12,6 +12,7 @@ import struct
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
 
@@ -82,3 +83,43 @@ def put(record, key, t64, t32):
     """Stores a checked value: key.f64 (truth) and key.f32 (PyTorch float32)."""
     record[key + ".f64"] = t64.detach().double()
     record[key + ".f32"] = t32.detach().float()
+
+
+def official_ohem(logits, target, weight=None, thresh=0.7, min_kept=100000, ignore=255):
+    """openseg.pytorch FSOhemCELoss.forward (the loss the official ANN code trains with; its defaults).
+
+    Returns (loss, kept count, threshold, the sorted probabilities of the valid pixels)."""
+    prob_out = F.softmax(logits, dim=1)
+    tmp_target = target.clone()
+    tmp_target[tmp_target == ignore] = 0
+    prob = prob_out.gather(1, tmp_target.unsqueeze(1))
+    mask = target.contiguous().view(-1) != ignore
+    sort_prob, sort_indices = prob.contiguous().view(-1)[mask].contiguous().sort()
+    min_threshold = sort_prob[min(min_kept, sort_prob.numel() - 1)]
+    threshold = max(min_threshold, thresh)
+    loss_matrix = F.cross_entropy(logits, target, weight=weight, ignore_index=ignore, reduction="none")
+    sort_loss = loss_matrix.contiguous().view(-1)[mask][sort_indices]
+    selected = sort_loss[sort_prob < threshold]
+    return selected.mean(), selected.numel(), float(threshold), sort_prob.detach()
+
+
+# Dropout masks come from OUR generator (PyTorch's formula, not its random stream).
+M64 = (1 << 64) - 1
+
+
+def mix64(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
+    return z ^ (z >> 31)
+
+
+def our_mask(seed, p, b, c):
+    """The same counter-based draw as native/cpu/elementwise.cpp dropout_mask: a [b, c] float32 mask."""
+    keep = 0.0 if p >= 1 else float(torch.tensor(1.0 / (1.0 - p), dtype=torch.float32))
+    key = mix64((seed + 0x9E3779B97F4A7C15) & M64)
+    vals = []
+    for i in range(b * c):
+        h = mix64(key ^ mix64((i * 0x9E3779B97F4A7C15 + 1) & M64))
+        u = (h >> 11) * 2.0**-53
+        vals.append(0.0 if u < p else keep)
+    return torch.tensor(vals, dtype=torch.float32).reshape(b, c)

@@ -12,7 +12,7 @@ import json
 import torch
 import torch.nn.functional as F
 
-from common import both, gen, put, randn, save
+from common import both, gen, official_ohem, put, randn, save
 
 g = gen(20240603)
 rec = {}
@@ -147,20 +147,6 @@ case("ce_4d_weighted", lambda x, w, b, t, cw: F.cross_entropy(conv1x1_logits(x, 
      rn(2, 3, 3, 4), rn(3, K), rn(K), tgt4, w_cls, grads=[0, 1, 2])
 
 
-def official_ohem(logits, target, weight, thresh, min_kept, ignore):
-    """openseg.pytorch FSOhemCELoss.forward (as in test/reference/loss.py); also returns the sorted p."""
-    prob_out = F.softmax(logits, dim=1)
-    tmp_target = target.clone()
-    tmp_target[tmp_target == ignore] = 0
-    prob = prob_out.gather(1, tmp_target.unsqueeze(1))
-    mask = target.contiguous().view(-1) != ignore
-    sort_prob, sort_indices = prob.contiguous().view(-1)[mask].contiguous().sort()
-    threshold = max(sort_prob[min(min_kept, sort_prob.numel() - 1)], thresh)
-    loss_matrix = F.cross_entropy(logits, target, weight=weight, ignore_index=ignore, reduction="none")
-    selected = loss_matrix.contiguous().view(-1)[mask][sort_indices][sort_prob < threshold]
-    return selected.mean(), float(threshold), sort_prob.detach()
-
-
 def ohem_case(name, min_kept, thresh, regime):
     """A 1x1 classifier under OHEM; the seed is chosen so that no probability is within 1e-4 of the
     threshold (the kept set must not hinge on float rounding) and the threshold comes from `regime`."""
@@ -175,8 +161,8 @@ def ohem_case(name, min_kept, thresh, regime):
         t[agree] = conv1x1_logits(x, w, b).argmax(1)[agree]
         t[torch.rand(t.shape, generator=gg) < 0.15] = 255
         cw = (torch.rand(K, generator=gg) + 0.5).float()
-        loss, thr, p = official_ohem(conv1x1_logits(x.double(), w.double(), b.double()), t, cw.double(), thresh,
-                                     min_kept, 255)
+        loss, _, thr, p = official_ohem(conv1x1_logits(x.double(), w.double(), b.double()), t, cw.double(), thresh,
+                                        min_kept, 255)
         kth = p[min(min_kept, p.numel() - 1)].item()
         others = p[p != kth] if regime == "sorted" else p
         got = "sorted" if kth > thresh else "thresh"

@@ -13,7 +13,7 @@ import json
 import torch
 import torch.nn.functional as F
 
-from common import both, gen, put, randn, save
+from common import both, gen, our_mask, put, randn, save
 
 g = gen(20240603)
 
@@ -36,26 +36,16 @@ def put_grads(rec, key, names, x64, x32):
             put(rec, f"{key}.d{n}", x64[i].grad, x32[i].grad)
 
 
-# --- dropout2d's mask is our generator's (the formula is PyTorch's; its random stream is not) ---
-M64 = (1 << 64) - 1
-
-
-def mix64(z):
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & M64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & M64
-    return z ^ (z >> 31)
-
-
-def our_mask(seed, p, b, c):
-    """The counter-based draw of native/cpu/elementwise.cpp (as in test/reference/elementwise.py)."""
-    keep = 0.0 if p >= 1 else float(torch.tensor(1.0 / (1.0 - p), dtype=torch.float32))
-    key = mix64((seed + 0x9E3779B97F4A7C15) & M64)
-    vals = []
-    for i in range(b * c):
-        h = mix64(key ^ mix64((i * 0x9E3779B97F4A7C15 + 1) & M64))
-        u = (h >> 11) * 2.0**-53
-        vals.append(0.0 if u < p else keep)
-    return torch.tensor(vals, dtype=torch.float32).reshape(b, c)
+def network_record(net, x, params):
+    """Runs net(x, *params.values()) in both precisions: the record of x, params, y, dy and the
+    gradients dx and d<param name>."""
+    y64, y32, x64, x32 = both(net, x, *params.values(), requires_grad=tuple(range(len(params) + 1)))
+    rec = {"x": x, **params}
+    put(rec, "y", y64, y32)
+    seed_grad(rec, "dy", y64, y32)
+    for i, n in enumerate(["x", *params]):
+        put(rec, "d" + n, x64[i].grad, x32[i].grad)
+    return rec
 
 
 def ops_fixture():
@@ -222,14 +212,7 @@ def stack_fixture():
         stats[x.dtype] = {"bn1.running_mean": m1, "bn1.running_var": v1, "bn2.running_mean": m2, "bn2.running_var": v2}
         return h
 
-    names = list(params)
-    y64, y32, x64, x32 = both(net, x, *params.values(), requires_grad=tuple(range(len(names) + 1)))
-    rec = {"x": x, **params}
-    put(rec, "y", y64, y32)
-    seed_grad(rec, "dy", y64, y32)
-    put(rec, "dx", x64[0].grad, x32[0].grad)
-    for i, n in enumerate(names):
-        put(rec, "d" + n, x64[i + 1].grad, x32[i + 1].grad)
+    rec = network_record(net, x, params)
     for n in stats[torch.float64]:
         put(rec, n, stats[torch.float64][n], stats[torch.float32][n])
     save("f_nn_stack", rec)
@@ -260,15 +243,7 @@ def apnb_fixture():
         sim = torch.softmax((query @ key) * Ck**-0.5, dim=-1)
         return sim @ value  # [B, N, Cv]
 
-    names = list(params)
-    y64, y32, x64, x32 = both(core, x, *params.values(), requires_grad=tuple(range(len(names) + 1)))
-    rec = {"x": x, **params}
-    put(rec, "y", y64, y32)
-    seed_grad(rec, "dy", y64, y32)
-    put(rec, "dx", x64[0].grad, x32[0].grad)
-    for i, n in enumerate(names):
-        put(rec, "d" + n, x64[i + 1].grad, x32[i + 1].grad)
-    save("f_nn_apnb", rec)
+    save("f_nn_apnb", network_record(core, x, params))
 
 
 if __name__ == "__main__":

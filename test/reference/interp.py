@@ -36,36 +36,26 @@ SCALE_CASES = {
 def main():
     g = gen(1)
     rec, cases = {}, []
-    for name, (shape, size) in CASES.items():
+    sized = [(name, shape, size, None) for name, (shape, size) in CASES.items()]
+    scaled = [(name, shape, [math.floor(float(shape[2 + i]) * scale[i]) for i in range(2)], scale)
+              for name, (shape, scale) in SCALE_CASES.items()]
+    for name, shape, size, scale in sized + scaled:
         x = randn(shape, g)
         dy = randn([shape[0], shape[1]] + size, g)
         rec[f"{name}.x"] = x
         rec[f"{name}.dy"] = dy
+        by = {"size": size} if scale is None else {"scale_factor": scale}
         for ac in (False, True):
             key = f"{name}.{'ac' if ac else 'hp'}"
-            fn = lambda t: F.interpolate(t, size=size, mode="bilinear", align_corners=ac)
-            y64, y32, x64, x32 = both(fn, x, requires_grad=(0,))
-            y64.backward(dy.double())
-            y32.backward(dy)
-            put(rec, key + ".y", y64, y32)
-            put(rec, key + ".dx", x64[0].grad, x32[0].grad)
-            cases.append({"key": key, "input": name, "size": size, "alignCorners": ac})
-    for name, (shape, scale) in SCALE_CASES.items():
-        x = randn(shape, g)
-        size = [math.floor(float(shape[2 + i]) * scale[i]) for i in range(2)]
-        dy = randn([shape[0], shape[1]] + size, g)
-        rec[f"{name}.x"] = x
-        rec[f"{name}.dy"] = dy
-        for ac in (False, True):
-            key = f"{name}.{'ac' if ac else 'hp'}"
-            fn = lambda t: F.interpolate(t, scale_factor=scale, mode="bilinear", align_corners=ac)
+            fn = lambda t: F.interpolate(t, **by, mode="bilinear", align_corners=ac)
             y64, y32, x64, x32 = both(fn, x, requires_grad=(0,))
             assert list(y64.shape[2:]) == size
             y64.backward(dy.double())
             y32.backward(dy)
             put(rec, key + ".y", y64, y32)
             put(rec, key + ".dx", x64[0].grad, x32[0].grad)
-            cases.append({"key": key, "input": name, "size": size, "scale": scale, "alignCorners": ac})
+            scale_entry = {} if scale is None else {"scale": scale}
+            cases.append({"key": key, "input": name, "size": size, **scale_entry, "alignCorners": ac})
     save("interp", rec, {"cases": json.dumps(cases)})
 
 

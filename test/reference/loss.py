@@ -7,7 +7,7 @@ import json
 import torch
 import torch.nn.functional as F
 
-from common import both, gen, put, randn, save
+from common import both, gen, official_ohem, put, randn, save
 
 CITYSCAPES_WEIGHT = [0.8373, 0.9180, 0.8660, 1.0345, 1.0166, 0.9969, 0.9754, 1.0489, 0.8786, 1.0023,
                      0.9539, 0.9843, 1.1116, 0.9037, 1.0865, 1.0955, 1.0865, 1.1529, 1.0507]
@@ -103,22 +103,6 @@ def ce_fixtures():
             put(rec, f"{name}.{red}.dlogits", x64[0].grad, x32[0].grad)
         meta.append({"name": name, "ignoreIndex": ignore, "weighted": w is not None})
     save("loss_ce", rec, {"cases": json.dumps(meta)})
-
-
-def official_ohem(logits, target, weight, thresh, min_kept, ignore):
-    """openseg.pytorch FSOhemCELoss.forward (the loss the official ANN code trains with)."""
-    prob_out = F.softmax(logits, dim=1)
-    tmp_target = target.clone()
-    tmp_target[tmp_target == ignore] = 0
-    prob = prob_out.gather(1, tmp_target.unsqueeze(1))
-    mask = target.contiguous().view(-1) != ignore
-    sort_prob, sort_indices = prob.contiguous().view(-1)[mask].contiguous().sort()
-    min_threshold = sort_prob[min(min_kept, sort_prob.numel() - 1)]
-    threshold = max(min_threshold, thresh)
-    loss_matrix = F.cross_entropy(logits, target, weight=weight, ignore_index=ignore, reduction="none")
-    sort_loss = loss_matrix.contiguous().view(-1)[mask][sort_indices]
-    selected = sort_loss[sort_prob < threshold]
-    return selected.mean(), selected.numel(), float(threshold), sort_prob.detach()
 
 
 def ohem_fixtures():

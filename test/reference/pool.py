@@ -26,6 +26,17 @@ def tied(shape, g):
     return x
 
 
+def record(rec, key, x, y64, y32, x64, x32, g):
+    """Backpropagates a fresh upstream gradient dy through both precisions; stores x, dy, y and dx."""
+    dy = randn(list(y64.shape), g)
+    y64.backward(dy.double())
+    y32.backward(dy)
+    rec[f"{key}.x"] = x
+    rec[f"{key}.dy"] = dy
+    put(rec, f"{key}.y", y64, y32)
+    put(rec, f"{key}.dx", x64.grad, x32.grad)
+
+
 def max2d_fixture():
     g = gen(1)
     cases = [
@@ -53,14 +64,8 @@ def max2d_fixture():
 
         (y64, i64), (y32, i32), (x64,), (x32,) = both(fn, x, requires_grad=(0,))
         assert torch.equal(i64, i32)
-        dy = randn(list(y64.shape), g)
-        y64.backward(dy.double())
-        y32.backward(dy)
-        rec[f"{name}.x"] = x
-        rec[f"{name}.dy"] = dy
+        record(rec, name, x, y64, y32, x64, x32, g)
         rec[f"{name}.indices"] = i64.int()
-        put(rec, f"{name}.y", y64, y32)
-        put(rec, f"{name}.dx", x64.grad, x32.grad)
         meta.append(dict(name=name, kernelSize=k, stride=s, padding=p, dilation=d, ceilMode=ceil))
         print(name, list(shape), "->", list(y64.shape))
     # The output-size rule over many small sizes: [H, k, s, p, d, ceil, out] (out -1: PyTorch rejects it).
@@ -106,16 +111,10 @@ def pyramid_fixture():
             key = f"{name}_{mode}"
             x = tied(shape, g) if name.startswith("ties_nan") else randn(shape, g)
             (y64, i64), (y32, i32), (x64,), (x32,) = both(lambda t: pyramid(t, sizes, mode), x, requires_grad=(0,))
-            dy = randn(list(y64.shape), g)
-            y64.backward(dy.double())
-            y32.backward(dy)
-            rec[f"{key}.x"] = x
-            rec[f"{key}.dy"] = dy
+            record(rec, key, x, y64, y32, x64, x32, g)
             if mode == "max":
                 assert torch.equal(i64, i32)
                 rec[f"{key}.indices"] = i64.int()
-            put(rec, f"{key}.y", y64, y32)
-            put(rec, f"{key}.dx", x64.grad, x32.grad)
             meta.append(dict(name=key, sizes=sizes, mode=mode))
     save("pool_pyramid", rec, {"cases": json.dumps(meta)})
 
@@ -130,14 +129,8 @@ def gather_fixture():
         pos[:, -1] = pos[:, 0]  # at least one repeat per row
         idx = pos[:, None, :].expand(b, c, s)
         y64, y32, (x64,), (x32,) = both(lambda t: t.flatten(2).gather(2, idx), x, requires_grad=(0,))
-        dy = randn([b, c, s], g)
-        y64.backward(dy.double())
-        y32.backward(dy)
-        rec[f"{name}.x"] = x
-        rec[f"{name}.dy"] = dy
+        record(rec, name, x, y64, y32, x64, x32, g)
         rec[f"{name}.positions"] = pos.int()
-        put(rec, f"{name}.y", y64, y32)
-        put(rec, f"{name}.dx", x64.grad, x32.grad)
         meta.append(dict(name=name))
     save("pool_gather", rec, {"cases": json.dumps(meta)})
 

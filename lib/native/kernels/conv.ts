@@ -1,8 +1,5 @@
 // Native conv kernels (native/cpu/conv.cpp, bound in native/napi/conv_bindings.cpp).
-import type { NativeTensor } from '../types.js';
-
-/** A number for both spatial dimensions, or [h, w]. */
-export type Pair = number | [number, number];
+import type { NativeTensor, Pair } from '../types.js';
 
 export interface Conv2dOptions {
   /** >= 1; default 1. */

@@ -1,8 +1,5 @@
 // Native pool kernels (native/cpu/pool*.cpp, bound in native/napi/pool_bindings.cpp).
-import type { NativeTensor } from '../types.js';
-
-/** A number for both spatial axes or an [h, w] pair. */
-export type Pair = number | [number, number];
+import type { NativeTensor, Pair } from '../types.js';
 
 export interface MaxPool2dOptions {
   kernelSize: Pair;
