@@ -40,22 +40,28 @@ Tile query_tile(const AttentionDims& d, int64_t index) {
 }
 
 // Gradient pieces of one (query tile, key block) pair. On return P holds the probabilities and,
-// when the tile's D = rowsum(dO * O) is given in Dt, dS the score gradient before the scale:
-// P * (dO V^T - D).
+// when Dt is given, dS the score gradient before the scale: P * (dO V^T - D). When the block holds
+// whole rows, D = rowsum(P * dO V^T) is computed here, as PyTorch's softmax backward does, so each
+// row of dS sums to zero; otherwise Dt must hold the tile's rowsum(dO * O).
 struct BlockGrads {
   const AttentionDims& d;
   float scale;
   const float *dout, *q, *k, *v, *out, *lse;
 
   void operator()(int64_t b, int64_t i0, int64_t rows, int64_t j0, int64_t cols, float* P, float* dS,
-                  const float* Dt) const {
+                  float* Dt) const {
     const float* Qt = q + (b * d.N + i0) * d.C;
     sgemm_serial(false, true, rows, cols, d.C, scale, Qt, d.C, k + (b * d.S + j0) * d.C, d.C, 0.f, P, cols);
     attn::probs_from_lse(P, rows, cols, cols, lse + b * d.N + i0);
+    // lse is stored in float32, so exp(s - lse) rows sum to 1 only within |lse| * 2^-24, with
+    // one sign per row; summed over many rows that bias shows in the value and bias gradients.
+    // When the block holds the whole row, restoring the sum removes it.
+    if (cols == d.S) attn::normalise_rows(P, rows, cols, cols);
     if (!Dt) return;
     const float* dOt = dout + (b * d.N + i0) * d.Cv;
     sgemm_serial(false, true, rows, cols, d.Cv, 1.f, dOt, d.Cv, v + (b * d.S + j0) * d.Cv, d.Cv, 0.f, dS,
                  cols);
+    if (cols == d.S) attn::row_dots(P, dS, rows, cols, Dt);
     attn::score_grad(dS, P, rows, cols, cols, Dt);
   }
 
@@ -142,7 +148,7 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
         const bool first_tile = tile == g * per;
         const float* Qt = q + (b * d.N + i0) * d.C;
         const float* dOt = dout + (b * d.N + i0) * d.Cv;
-        if (want_ds) grads.row_sums(b, i0, rows, D.data());
+        if (want_ds && block < S) grads.row_sums(b, i0, rows, D.data());
         for (int64_t j0 = 0; j0 < S; j0 += block) {
           const int64_t cols = std::min(block, S - j0);
           grads(b, i0, rows, j0, cols, P.data(), dS.data(), want_ds ? D.data() : nullptr);

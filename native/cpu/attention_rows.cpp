@@ -132,6 +132,19 @@ ANN_CLONES void probs_from_lse(float* s, int64_t rows, int64_t cols, int64_t ld,
   }
 }
 
+ANN_CLONES void normalise_rows(float* s, int64_t rows, int64_t cols, int64_t ld) {
+  const int64_t full = cols / W * W, rest = cols - full;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* x = s + r * ld;
+    vf acc = splat(0.f);
+    for (int64_t c = 0; c < full; c += W) acc += load(x + c);
+    if (rest) acc += load_part(x + full, rest, 0.f);
+    const vf inv = splat(1.f / hsum(acc));
+    for (int64_t c = 0; c < full; c += W) store(x + c, load(x + c) * inv);
+    if (rest) store_part(x + full, load_part(x + full, rest, 0.f) * inv, rest);
+  }
+}
+
 ANN_CLONES void score_grad(float* dp, const float* p, int64_t rows, int64_t cols, int64_t ld,
                            const float* D) {
   for (int64_t r = 0; r < rows; ++r) {

@@ -15,6 +15,9 @@ void softmax_block(float* s, int64_t rows, int64_t cols, int64_t ld, float* m, f
 // lse is infinite, as the forward's softmax).
 void probs_from_lse(float* s, int64_t rows, int64_t cols, int64_t ld, const float* lse);
 
+// p[r,:] /= sum(p[r,:]): rows that hold every key made to sum to 1 again (a NaN row stays NaN).
+void normalise_rows(float* s, int64_t rows, int64_t cols, int64_t ld);
+
 // dp = p * (dp - D[r]): the score gradient before the scale.
 void score_grad(float* dp, const float* p, int64_t rows, int64_t cols, int64_t ld, const float* D);
 
