@@ -1,15 +1,15 @@
 // models.ANN: parity with the PyTorch network of test/reference/ann_model.py (eval and training
 // outputs, the blocks' intermediates, the three losses, every gradient, three SGD steps), the
 // official depth-101 key list and checkpoint loading, every Table 6 preset, config and bad input.
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { F, io, memory, models, nn, noGrad, optim, randn, tensor, tidy, Tensor } from '../lib/index.js';
-import { packageRoot } from '../lib/native/index.js';
 import { checkParity, Fixture } from './helpers/parity.js';
+import { officialStateDict } from './helpers/official.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ann-model-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -136,19 +136,7 @@ describe.each(['r18', 'r50'])('ANN parity with PyTorch (%s, the full network at 
   });
 });
 
-const OFFICIAL = join(packageRoot(), '..', 'shared', 'reference', 'ann_r101_official_state_dict.txt');
-
-function officialKeys(): [string, number[]][] {
-  if (!existsSync(OFFICIAL))
-    throw new Error(`the official key list is missing: expected ${OFFICIAL} (../shared/reference beside the package root)`);
-  return readFileSync(OFFICIAL, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((line) => {
-      const [key, shape] = line.split('\t');
-      return [key, JSON.parse(shape.replace('(', '[').replace(/,?\)$/, ']')) as number[]];
-    });
-}
+const officialKeys = (): [string, number[]][] => officialStateDict();
 
 describe('the official depth-101 network', () => {
   // One model for the tests below: 68M parameters take a few seconds to initialise.

@@ -1,15 +1,12 @@
 // nn.DilatedResNet against the official key list and against PyTorch (test/reference/backbone.py):
 // eval and train outputs, every parameter's and the input's gradient, running statistics.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { F, memory, nn, noGrad, tensor, tidy, type Tensor } from '../lib/index.js';
-import { packageRoot } from '../lib/native/index.js';
 import { Fixture } from './helpers/parity.js';
+import { officialStateDict } from './helpers/official.js';
 
-const OFFICIAL = join(packageRoot(), '..', 'shared', 'reference', 'ann_r101_official_state_dict.txt');
 
 const configs = ['r18', 'r50'] as const;
 const fixtures = Object.fromEntries(configs.map((name) => [name, { fx: new Fixture(`backbone_${name}`), grads: new Fixture(`backbone_${name}_grads`) }]));
@@ -58,15 +55,7 @@ function loaded(name: string): nn.DilatedResNet {
 
 describe('nn.DilatedResNet structure', () => {
   it('depth 101 at width 1 has exactly the official backbone keys and shapes', () => {
-    if (!existsSync(OFFICIAL))
-      throw new Error(`the official state_dict listing is missing: expected ${OFFICIAL} (the shared/ checkout beside the package)`);
-    const official = readFileSync(OFFICIAL, 'utf8')
-      .split('\n')
-      .filter((line) => line.startsWith('backbone.'))
-      .map((line) => {
-        const [key, shape] = line.split('\t');
-        return [key.slice('backbone.'.length), shape.replace(/[() ]/g, '').split(',').filter(Boolean).map(Number)];
-      });
+    const official = officialStateDict('backbone.');
     expect(official).toHaveLength(636);
     using net = new nn.DilatedResNet({ depth: 101, seed: 0 });
     expect(shapesOf(net)).toEqual(official);

@@ -2,16 +2,13 @@
 // and against PyTorch (test/reference/blocks.py over ann_ref_blocks.py): evaluation output and
 // traced intermediates, training output, the gradients of the inputs and of every parameter, and
 // the running statistics; random sampling fed the same positions on both sides.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { F, memory, nn, noGrad, randn, tensor, tidy, type Tensor } from '../lib/index.js';
-import { packageRoot } from '../lib/native/index.js';
 import { Fixture } from './helpers/parity.js';
+import { officialStateDict } from './helpers/official.js';
 
-const OFFICIAL = join(packageRoot(), '..', 'shared', 'reference', 'ann_r101_official_state_dict.txt');
 
 type Block = nn.APNB | nn.AFNB | nn.NonLocal | nn.FusionNonLocal | nn.CommonFusion;
 type Kind = 'apnb' | 'afnb' | 'nb' | 'fnb' | 'common';
@@ -102,14 +99,7 @@ function givePositions(block: Block, fx: Fixture, s: string): Tensor | null {
 }
 
 describe('official names and shapes', () => {
-  const official = readFileSync(OFFICIAL, 'utf8')
-    .trim()
-    .split('\n')
-    .map((line) => {
-      const [key, shape] = line.split('\t');
-      return [key, shape.replace(/[(),]/g, ' ').trim().split(/\s+/).filter(Boolean).map(Number)] as [string, number[]];
-    });
-  const under = (prefix: string) => official.filter(([k]) => k.startsWith(prefix)).map(([k, s]) => [k.slice(prefix.length), s]);
+  const under = (prefix: string) => officialStateDict(prefix);
   const shapes = (b: Block) => Object.entries(b.stateDict()).map(([k, t]) => [k, t.shape]);
 
   it("APNB(512 -> 512, key 256, value 256) has exactly the official `context.2.` entries", () => {
