@@ -2,7 +2,7 @@
 // PyTorch cases (bench/torch/*.py) when Debian's python3-torch is installed, prints a table and
 // writes bench/results/kernels.json.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { native, packageRoot } from '../lib/native/index.js';
@@ -59,12 +59,22 @@ for (const file of files) {
   }
 }
 const info = native.info();
+const outPath = join(root, 'bench', 'results', 'kernels.json');
+// A filtered run updates its own rows and keeps the others.
+type Row = { family: string; name: string; ms: number; gflops?: number; torchMs?: number };
+const kept: Row[] =
+  filter && existsSync(outPath)
+    ? (JSON.parse(readFileSync(outPath, 'utf8')) as { rows: Row[] }).rows.filter((r) => !rows.some((n) => n.ours.name === r.name))
+    : [];
 const result = {
   date: new Date().toISOString(),
   machine: { threads: info.threads, simd: info.simd, blas: info.blas, node: process.version },
   torch: haveTorch ? `python3-torch with ${existsSync(OPENBLAS_OMP) ? 'OpenBLAS (OpenMP build)' : 'system BLAS'}` : 'not installed',
-  rows: rows.map((r) => ({ family: r.family, name: r.ours.name, ms: r.ours.ms, gflops: r.ours.gflops, torchMs: r.torch?.ms })),
+  rows: [
+    ...kept,
+    ...rows.map((r) => ({ family: r.family, name: r.ours.name, ms: r.ours.ms, gflops: r.ours.gflops, torchMs: r.torch?.ms })),
+  ].sort((a, b) => a.family.localeCompare(b.family)),
 };
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(join(root, 'bench', 'results', 'kernels.json'), JSON.stringify(result, null, 2) + '\n');
+writeFileSync(outPath, JSON.stringify(result, null, 2) + '\n');
 console.log(`\nwrote bench/results/kernels.json (${rows.length} cases; PyTorch: ${result.torch})`);
