@@ -3,7 +3,7 @@
 // FinalizationRegistry as a safety net that reports leaks when ANN_SEG_DEBUG_LEAKS=1.
 import { native, type DType, type Device, type NativeTensor } from './native/index.js';
 import { setTensorTest, track } from './autograd/scope.js';
-import { runBackward, type GradNode } from './autograd/tape.js';
+import { dropGraph, runBackward, type GradNode } from './autograd/tape.js';
 import { permute, reshape, transpose } from './ops/shape.js';
 import { generatorFor } from './random.js';
 
@@ -28,6 +28,7 @@ export class Tensor {
   #handle: NativeTensor | null;
   #graphHolds = 0;
   #scopeReleased = false;
+  #consumers = 0;
 
   /** @internal Wraps a native tensor; use tensor(), zeros(), ... or an op to make one. */
   constructor(handle: NativeTensor, requiresGrad = false) {
@@ -127,6 +128,7 @@ export class Tensor {
     this.#handle.dispose();
     this.#handle = null;
     if (DEBUG_LEAKS) leaks.unregister(this);
+    this.dropGraphIfUnneeded();
   }
 
   [Symbol.dispose](): void {
@@ -135,8 +137,28 @@ export class Tensor {
 
   /** @internal The tidy scope that made this tensor ended without returning it. */
   releaseFromScope(): void {
-    if (this.#graphHolds > 0) this.#scopeReleased = true;
-    else this.dispose();
+    if (this.#graphHolds > 0) {
+      this.#scopeReleased = true;
+      this.dropGraphIfUnneeded();
+    } else {
+      this.dispose();
+    }
+  }
+  /** @internal A graph node took this tensor as an input that requires grad. */
+  addConsumer(): void {
+    this.#consumers++;
+  }
+  /** @internal That node was released; true when this tensor's own graph is now unneeded. */
+  removeConsumer(): boolean {
+    return --this.#consumers === 0 && this.#unreachable();
+  }
+  /** Nobody can backpropagate through this tensor any more. */
+  #unreachable(): boolean {
+    return this.#consumers === 0 && (this.#handle === null || this.#scopeReleased) && !!this.gradFn?.backward;
+  }
+  /** @internal Drops this tensor's graph when nobody can backpropagate through it any more. */
+  dropGraphIfUnneeded(): void {
+    if (this.#unreachable()) dropGraph(this.gradFn!);
   }
   /** @internal A graph node saved this tensor for its backward. */
   holdForGraph(): void {

@@ -101,3 +101,35 @@ describe('autograd tape', () => {
     expect(() => F.scale(x, 2)).toThrow(/used after dispose/);
   });
 });
+
+describe('graphs that are never backpropagated', () => {
+  const w = () => t([0.5, -1, 2], [3], true);
+
+  it('are freed when their output is disposed, without waiting for GC', () => {
+    const weight = w();
+    const before = native.memory().numTensors;
+    const y = tidy(() => F.sum(F.relu(F.mul(F.scale(weight, 2), weight))));
+    expect(native.memory().numTensors - before).toBeGreaterThan(1); // relu's saved output, mul's inputs
+    y.dispose();
+    expect(native.memory().numTensors).toBe(before);
+    weight.dispose();
+  });
+
+  it('keep what a live output still needs: disposing one head leaves the other trainable', () => {
+    const weight = w();
+    const before = native.memory().numTensors;
+    const { a, b } = tidy(() => {
+      const trunk = F.relu(F.mul(weight, weight));
+      return { a: F.sum(F.scale(trunk, 3)), b: F.sum(F.mul(trunk, trunk)) };
+    });
+    a.dispose();
+    b.backward();
+    // d/dw sum(relu(w^2)^2) = 4 w^3
+    expect(Array.from(weight.grad!.toFloat32Array())).toEqual([0.5, -4, 32]);
+    b.dispose();
+    weight.grad!.dispose();
+    weight.grad = null;
+    expect(native.memory().numTensors).toBe(before);
+    weight.dispose();
+  });
+});

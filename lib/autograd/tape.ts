@@ -8,6 +8,8 @@ import { keep } from './scope.js';
 export interface GradNode {
   readonly op: string;
   readonly inputs: readonly Tensor[];
+  /** The distinct inputs that require grad: each counts this node as a consumer until it is released. */
+  readonly consumes: readonly Tensor[];
   /** Gradients for each input (null where the input needs none), given the output gradient. */
   backward: ((grad: Tensor) => (Tensor | null)[]) | null;
   readonly saved: Tensor[];
@@ -47,14 +49,30 @@ export function record(
   saved: Tensor[] = [],
 ): void {
   for (const t of saved) t.holdForGraph();
-  out.gradFn = { op, inputs, backward, saved };
+  const consumes = [...new Set(inputs)].filter((t) => t.requiresGrad);
+  for (const t of consumes) t.addConsumer();
+  out.gradFn = { op, inputs, consumes, backward, saved };
   out.requiresGrad = true;
 }
 
-function releaseNode(node: GradNode): void {
+/** Frees a node's saved tensors and its hold on its inputs; returns the inputs left unneeded. */
+function releaseNode(node: GradNode): Tensor[] {
+  if (!node.backward) return [];
   node.backward = null;
   for (const t of node.saved) t.releaseFromGraph();
   node.saved.length = 0;
+  return node.consumes.filter((t) => t.removeConsumer());
+}
+
+/**
+ * Drops the graph behind a tensor nobody can use any more (disposed or let go by its scope, and
+ * consumed by no live node), and, transitively, the graph behind its inputs in the same state:
+ * without this, a forward that is never backpropagated would hold its saved tensors until GC.
+ */
+export function dropGraph(node: GradNode): void {
+  const stack = [node];
+  for (let n = stack.pop(); n; n = stack.pop())
+    for (const input of releaseNode(n)) if (input.gradFn?.backward) stack.push(input.gradFn);
 }
 
 function topoOrder(root: Tensor): Tensor[] {
@@ -98,7 +116,8 @@ export function runBackward(root: Tensor, grad: Tensor, add: (a: Tensor, b: Tens
     if (prev !== grad) prev.dispose();
     if (g !== grad) g.dispose();
   };
-  for (const t of topoOrder(root)) {
+  const order = topoOrder(root);
+  for (const t of order) {
     const g = grads.get(t);
     if (!g) continue;
     grads.delete(t);
@@ -118,6 +137,7 @@ export function runBackward(root: Tensor, grad: Tensor, add: (a: Tensor, b: Tens
     if (!node.backward)
       throw new Error(`backward: the graph through ${node.op} was already freed by an earlier backward()`);
     const inputGrads = node.backward(g);
+    // The inputs' own nodes run later in this walk, so nothing upstream is dropped here.
     releaseNode(node);
     // A backward may pass its gradient through unchanged, or hand one tensor to two inputs:
     // every tensor entering the map must be owned by exactly one entry.
@@ -132,4 +152,6 @@ export function runBackward(root: Tensor, grad: Tensor, add: (a: Tensor, b: Tens
     for (const ig of inputGrads) if (ig && !used.has(ig) && ig !== g && ig !== grad) ig.dispose();
     if (g !== grad) g.dispose();
   }
+  // Nodes that received no gradient (a backward returned null for them) did not run.
+  for (const t of order) t.dropGraphIfUnneeded();
 }
