@@ -90,6 +90,17 @@ describe('optim.SGD with optim.PolyLR', () => {
     fx.dispose();
   });
 
+  it('also takes its parameters inside the options object', () => {
+    const p = tensor([1, 2], [2], { requiresGrad: true });
+    p.grad = tensor([1, 1], [2]);
+    const opt = new SGD({ params: [p], lr: 0.5 });
+    opt.step();
+    expect(Array.from(p.toFloat32Array())).toEqual([0.5, 1.5]);
+    expect(() => new SGD({ lr: 0.1 } as unknown as { params: Tensor[]; lr: number })).toThrow(/expected \(params, \{ lr, ... \}\)/);
+    opt.zeroGrad();
+    p.dispose();
+  });
+
   it('rejects bad options and states with clear errors', () => {
     const p = tensor([1, 2], [2], { requiresGrad: true });
     const c = tensor([1, 2], [2]);

@@ -38,7 +38,25 @@ export class SGD {
   #buffers: (Tensor | null)[];
   #steps = 0;
 
-  constructor(params: Iterable<Tensor>, options: SGDOptions) {
+  /** `new SGD(params, { lr, ... })` as PyTorch, or `new SGD({ params, lr, ... })`. */
+  constructor(params: Iterable<Tensor>, options: SGDOptions);
+  constructor(options: SGDOptions & { params: Iterable<Tensor> });
+  constructor(
+    first: Iterable<Tensor> | (SGDOptions & { params: Iterable<Tensor> }),
+    second?: SGDOptions,
+  ) {
+    const single = second === undefined && first !== null && typeof first === 'object' && 'params' in first;
+    const params = single ? first.params : (first as Iterable<Tensor>);
+    let options: SGDOptions;
+    if (single) {
+      const { params: _params, ...rest } = first as SGDOptions & { params: Iterable<Tensor> };
+      options = rest;
+    } else {
+      if (second === undefined) throw new Error('SGD: expected (params, { lr, ... }) or ({ params, lr, ... })');
+      options = second;
+    }
+    if (params === null || typeof (params as Iterable<Tensor>)[Symbol.iterator] !== 'function')
+      throw new Error('SGD: params must be an iterable of tensors (e.g. model.parameters())');
     this.params = [...params];
     if (this.params.length === 0) throw new Error('SGD: got an empty parameter list');
     for (const p of this.params)
