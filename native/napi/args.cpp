@@ -23,8 +23,7 @@ JsTensor* tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, c
                      int rank) {
   Napi::Value v = info[i];
   if (!JsTensor::Is(v)) fail(op, std::string("argument '") + name + "' must be a tensor, got " + type_of(v));
-  JsTensor* t = JsTensor::Unwrap(v.As<Napi::Object>());
-  if (t->disposed()) fail(op, std::string("tensor '") + name + "' " + shape_str(t->shape()) + " is disposed");
+  JsTensor* t = JsTensor::Live(v.As<Napi::Object>(), op, name);
   if (t->dtype() != dtype) fail(op, t->describe(name) + ": expected dtype " + dtype_name(dtype));
   if (rank >= 0 && static_cast<int>(t->shape().size()) != rank)
     fail(op, t->describe(name) + ": expected rank " + std::to_string(rank) + ", got rank " +

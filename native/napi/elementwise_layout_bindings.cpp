@@ -30,8 +30,7 @@ Tensor* input(const Napi::CallbackInfo& info, size_t i, const char* op, const ch
 // A live, non-empty float32 tensor from an array entry (tensor_arg's checks for a Napi::Value).
 Tensor* list_entry(Napi::Value v, const char* op, const std::string& name) {
   if (!Tensor::Is(v)) fail(op, "'" + name + "' must be a tensor");
-  Tensor* t = Tensor::Unwrap(v.As<Napi::Object>());
-  if (t->disposed()) fail(op, "tensor '" + name + "' " + shape_str(t->shape()) + " is disposed");
+  Tensor* t = Tensor::Live(v.As<Napi::Object>(), op, name);
   if (t->dtype() != DType::F32) fail(op, t->describe(name.c_str()) + ": expected dtype float32");
   if (t->numel() == 0) fail(op, t->describe(name.c_str()) + " is empty");
   return t;

@@ -128,8 +128,7 @@ const float* weight_option(const char* op, const Napi::Object& o, const JsTensor
   if (v.IsUndefined() || v.IsNull()) return nullptr;
   if (!JsTensor::Is(v))
     fail(op, "option 'weight' must be a float32 tensor of shape [" + std::to_string(classes) + "]");
-  JsTensor* w = JsTensor::Unwrap(v.As<Napi::Object>());
-  if (w->disposed()) fail(op, "tensor 'weight' " + shape_str(w->shape()) + " is disposed");
+  JsTensor* w = JsTensor::Live(v.As<Napi::Object>(), op, "weight");
   if (w->dtype() != DType::F32) fail(op, w->describe("weight") + ": expected dtype float32");
   if (w->shape() != Shape{classes})
     fail(op, w->describe("weight") + " does not match the " + std::to_string(classes) + " classes of " +
@@ -250,10 +249,10 @@ Napi::Value OhemCrossEntropyBackward(const Napi::CallbackInfo& info) {
     known.threshold = number_option(o, "threshold", 0, op);
     Napi::Value k = o.Get("kept");
     if (JsTensor::Is(k)) {
-      const JsTensor* t = JsTensor::Unwrap(k.As<Napi::Object>());
-      if (t->disposed() || t->dtype() != DType::I32 || t->numel() != 1)
-        fail(op, "option 'kept' must be a number or the forward's int32 [] tensor, got " +
-                     (t->disposed() ? std::string("a disposed tensor") : t->describe("kept")));
+      const JsTensor* t = JsTensor::Live(k.As<Napi::Object>(), op, "kept");
+      if (t->dtype() != DType::I32 || t->numel() != 1)
+        fail(op,
+             "option 'kept' must be a number or the forward's int32 [] tensor, got " + t->describe("kept"));
       expect_cpu(op, {a.logits, t});
       known.kept = t->i32()[0];
     } else {

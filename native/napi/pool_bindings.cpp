@@ -20,8 +20,7 @@ JsTensor* tensor_option(const Napi::Object& o, const char* key, const char* op, 
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() || v.IsNull()) return nullptr;
   if (!JsTensor::Is(v)) fail(op, std::string("option '") + key + "' must be a tensor");
-  JsTensor* t = JsTensor::Unwrap(v.As<Napi::Object>());
-  if (t->disposed()) fail(op, std::string("tensor '") + key + "' " + shape_str(t->shape()) + " is disposed");
+  JsTensor* t = JsTensor::Live(v.As<Napi::Object>(), op, key);
   if (t->dtype() != dtype) fail(op, t->describe(key) + ": expected dtype " + dtype_name(dtype));
   if (static_cast<int>(t->shape().size()) != rank)
     fail(op, t->describe(key) + ": expected rank " + str(rank) + ", got rank " + str(t->shape().size()));

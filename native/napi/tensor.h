@@ -21,39 +21,41 @@ struct Storage {
   Device device;
 };
 
-class JsTensor : public Napi::ObjectWrap<JsTensor> {
+// The native half of a JS tensor object. The object holds it through napi_wrap with a finalizer
+// (the safety net for tensors never disposed); dispose() removes the wrap and deletes it at once,
+// so a disposed tensor leaves nothing for Node to finalize later: a synchronous loop that
+// disposes what it makes runs in constant memory without the event loop turning.
+class JsTensor {
  public:
   static Napi::Function Define(Napi::Env env);
   // A new tensor with fresh (uninitialised) storage.
   static JsTensor* Make(Napi::Env env, const Shape& shape, DType dtype, Napi::Object* out);
   // A new tensor sharing `src`'s storage with another shape of the same size.
   static JsTensor* View(Napi::Env env, const JsTensor& src, const Shape& shape, Napi::Object* out);
+  // Whether v is a tensor object (live or disposed).
   static bool Is(Napi::Value v);
+  // The live tensor behind a tensor object; a disposed one fails with
+  // "op: tensor 'name' [2,3] is disposed".
+  static JsTensor* Live(Napi::Object o, const char* op, const std::string& name);
+  // The live tensor, or nullptr when disposed.
+  static JsTensor* Unwrap(Napi::Object o);
 
-  explicit JsTensor(const Napi::CallbackInfo& info);
-  ~JsTensor() override;
+  ~JsTensor();
+  JsTensor(const JsTensor&) = delete;
+  JsTensor& operator=(const JsTensor&) = delete;
 
   const Shape& shape() const { return shape_; }
   DType dtype() const { return dtype_; }
-  Device device() const { return storage_ ? storage_->device : Device::CPU; }
-  bool disposed() const { return !storage_; }
+  Device device() const { return storage_->device; }
   int64_t numel() const { return ann::numel(shape_); }
   float* f32() const { return static_cast<float*>(storage_->data); }
   int32_t* i32() const { return static_cast<int32_t*>(storage_->data); }
   // "x float32 [2,3,5,5]"
   std::string describe(const char* name) const;
-  void release();
 
  private:
-  Napi::Value GetShape(const Napi::CallbackInfo& info);
-  Napi::Value GetDtype(const Napi::CallbackInfo& info);
-  Napi::Value GetDevice(const Napi::CallbackInfo& info);
-  Napi::Value GetDisposed(const Napi::CallbackInfo& info);
-  Napi::Value GetSize(const Napi::CallbackInfo& info);
-  Napi::Value ToArray(const Napi::CallbackInfo& info);
-  Napi::Value Dispose(const Napi::CallbackInfo& info);
-  Napi::Value Reshape(const Napi::CallbackInfo& info);
-  Napi::Value Clone(const Napi::CallbackInfo& info);
+  JsTensor(std::shared_ptr<Storage> storage, Shape shape, DType dtype);
+  static JsTensor* attach(Napi::Env env, JsTensor* t, Napi::Object* out);
 
   std::shared_ptr<Storage> storage_;
   Shape shape_;
