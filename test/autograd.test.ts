@@ -133,3 +133,24 @@ describe('graphs that are never backpropagated', () => {
     weight.dispose();
   });
 });
+
+describe('number operands', () => {
+  it('act as 0-d tensors in add, sub, mul and div, with gradients and no leak', () => {
+    const x = t([1, 2, 4], [3], true);
+    const before = native.memory().numTensors;
+    const y = tidy(() => F.sum(F.div(F.sub(F.mul(F.add(1, x), 3), 0.5), 4)));
+    // ((x + 1) * 3 - 0.5) / 4 summed: (5.5 + 8.5 + 14.5) / 4
+    expect(y.item()).toBe(7.125);
+    y.backward();
+    expect(Array.from(x.grad!.toFloat32Array())).toEqual([0.75, 0.75, 0.75]);
+    y.dispose();
+    x.grad!.dispose();
+    x.grad = null;
+    expect(native.memory().numTensors).toBe(before);
+    const z = F.sub(10, x);
+    expect(Array.from(z.toFloat32Array())).toEqual([9, 8, 6]);
+    z.dispose();
+    expect(native.memory().numTensors).toBe(before);
+    x.dispose();
+  });
+});

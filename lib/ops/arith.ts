@@ -8,6 +8,17 @@ function sameShape(a: number[], b: number[]): boolean {
 }
 
 /** The gradient of a broadcast operand: summed back to its shape. */
+/** Runs a binary op with a number operand promoted to a 0-d float32 tensor (freed with the op's graph). */
+function withScalar(op: (a: Tensor, b: Tensor) => Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  const promote = (v: Tensor | number) => (typeof v === 'number' ? new Tensor(native.full([], v)) : v);
+  const [ta, tb] = [promote(a), promote(b)];
+  try {
+    return op(ta, tb);
+  } finally {
+    for (const [t, v] of [[ta, a], [tb, b]] as const) if (t !== v) t.releaseFromScope();
+  }
+}
+
 function reduceTo(g: Tensor, shape: number[]): Tensor {
   return sameShape(g.shape, shape) ? g : new Tensor(native.sumTo(g.native, shape));
 }
@@ -20,7 +31,13 @@ function reduceTemp(t: NativeTensor, shape: number[]): Tensor {
   return r;
 }
 
-export function add(a: Tensor, b: Tensor): Tensor {
+/** Elementwise with broadcasting; a plain number acts as a 0-d tensor, as in PyTorch. */
+export function add(a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof a === 'number' || typeof b === 'number') return withScalar(addTensors, a, b);
+  return addTensors(a, b);
+}
+
+function addTensors(a: Tensor, b: Tensor): Tensor {
   const y = new Tensor(native.add(a.native, b.native));
   if (needsGrad(a, b)) {
     const [sa, sb] = [a.shape, b.shape];
@@ -29,7 +46,13 @@ export function add(a: Tensor, b: Tensor): Tensor {
   return y;
 }
 
-export function sub(a: Tensor, b: Tensor): Tensor {
+/** Elementwise with broadcasting; a plain number acts as a 0-d tensor, as in PyTorch. */
+export function sub(a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof a === 'number' || typeof b === 'number') return withScalar(subTensors, a, b);
+  return subTensors(a, b);
+}
+
+function subTensors(a: Tensor, b: Tensor): Tensor {
   const y = new Tensor(native.sub(a.native, b.native));
   if (needsGrad(a, b)) {
     const [sa, sb] = [a.shape, b.shape];
@@ -41,7 +64,13 @@ export function sub(a: Tensor, b: Tensor): Tensor {
   return y;
 }
 
-export function mul(a: Tensor, b: Tensor): Tensor {
+/** Elementwise with broadcasting; a plain number acts as a 0-d tensor, as in PyTorch. */
+export function mul(a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof a === 'number' || typeof b === 'number') return withScalar(mulTensors, a, b);
+  return mulTensors(a, b);
+}
+
+function mulTensors(a: Tensor, b: Tensor): Tensor {
   const y = new Tensor(native.mul(a.native, b.native));
   if (needsGrad(a, b)) {
     const [sa, sb] = [a.shape, b.shape];
@@ -59,7 +88,13 @@ export function mul(a: Tensor, b: Tensor): Tensor {
   return y;
 }
 
-export function div(a: Tensor, b: Tensor): Tensor {
+/** Elementwise with broadcasting; a plain number acts as a 0-d tensor, as in PyTorch. */
+export function div(a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof a === 'number' || typeof b === 'number') return withScalar(divTensors, a, b);
+  return divTensors(a, b);
+}
+
+function divTensors(a: Tensor, b: Tensor): Tensor {
   const y = new Tensor(native.div(a.native, b.native));
   if (needsGrad(a, b)) {
     const [sa, sb] = [a.shape, b.shape];
