@@ -2,7 +2,8 @@
 // A fast, incremental development build of the addon into a folder of your choice, so several
 // builds can live side by side: node scripts/dev-build.mjs [family ...] --out DIR
 // With families, only the core sources and native/{cpu,napi}/<family>* are compiled.
-// Load the result with ANN_SEG_ADDON=DIR/ann_seg.node. Release builds use binding.gyp or CMake.
+// Load the result with ANN_SEG_ADDON=DIR/ann_seg.node. -O3 as the release builds, whose float
+// results it then matches bit for bit. Release builds use binding.gyp or CMake.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -27,7 +28,7 @@ const napiInclude = node("require('node-addon-api').include_dir");
 const nodeInclude = join(process.execPath, '..', '..', 'include', 'node');
 const blasInc = execFileSync(process.execPath, ['scripts/openblas.mjs', 'include'], { encoding: 'utf8' });
 const blasLib = execFileSync(process.execPath, ['scripts/openblas.mjs', 'lib'], { encoding: 'utf8' });
-const flags = ['-std=c++17', '-O2', '-g', '-fPIC', '-fexceptions', '-fvisibility=hidden', '-DNAPI_VERSION=8',
+const flags = ['-std=c++17', '-O3', '-g', '-fPIC', '-fexceptions', '-fvisibility=hidden', '-Wno-psabi', '-DNAPI_VERSION=8',
   '-DNAPI_CPP_EXCEPTIONS', `-I${napiInclude}`, `-I${nodeInclude}`, '-Inative/include', `-I${blasInc}`,
   ...(process.env.ANN_DEV_CXXFLAGS ? process.env.ANN_DEV_CXXFLAGS.split(' ') : [])];
 mkdirSync(out, { recursive: true });
