@@ -67,6 +67,26 @@ describe('native tensors', () => {
     expect(() => new Ctor()).toThrow(/use the ann-seg tensor functions/);
   });
 
+  it('leaves nothing behind for Node to finalize once a tensor is disposed (a synchronous loop runs in flat RSS)', () => {
+    const x = native.full([4, 16], 1);
+    const loop = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const y = x.reshape([64]);
+        const z = y.clone();
+        y.dispose();
+        z.dispose();
+      }
+    };
+    loop(120_000); // warm-up: V8's heaps grow to their working size
+    global.gc!();
+    const before = process.memoryUsage().rss;
+    loop(100_000);
+    global.gc!();
+    // 200k wrappers pending finalization would hold ~50 MB; disposed ones must hold nothing.
+    expect(process.memoryUsage().rss - before).toBeLessThan(4 * 1024 * 1024);
+    x.dispose();
+  });
+
   it('reports its build', () => {
     const info = native.info();
     expect(info.blas).toMatch(/OpenBLAS/);
