@@ -194,6 +194,15 @@ describe('checkpoints', () => {
     expect(() => models.saveCheckpoint(path, model, { 'ann-seg.config': '{}' })).toThrow(/reserved/);
   });
 
+  it("model.loadStateDict takes an official dict with every key prefixed 'module.' strictly", () => {
+    using source = models.ANN({ ...SMALL, seed: 5 });
+    using target = models.ANN({ ...SMALL, seed: 6 });
+    const prefixed = Object.fromEntries(Object.entries(source.stateDict()).map(([k, t]) => [`module.${k}`, t]));
+    target.loadStateDict(prefixed, { strict: true });
+    const [k, t] = Object.entries(source.stateDict())[3];
+    expect(target.stateDict()[k].toFloat32Array()).toEqual(t.toFloat32Array());
+  });
+
   it('stripModulePrefix removes the prefix only when every key has it', () => {
     const t = tensor([1]);
     expect(Object.keys(models.stripModulePrefix({ 'module.a': t, 'module.b.c': t }))).toEqual(['a', 'b.c']);

@@ -8,6 +8,7 @@
 import { interpolate } from '../ops/interp.js';
 import * as nn from '../nn/index.js';
 import type { Tensor } from '../tensor.js';
+import { stripModulePrefix } from './prefix.js';
 import { resolveConfig, VARIANT_PARTS, type ANNConfig, type ResolvedANNConfig } from './config.js';
 
 /** Both logits at the input's size: `aux` from the dsn head on Stage4, `main` from the classifier. */
@@ -84,6 +85,11 @@ export class ANNModel extends nn.Module<[Tensor], ANNOutput> {
         conv(c.auxChannels, c.numClasses, 1, seed(6)),
       ),
     );
+  }
+
+  /** As nn.Module's, also accepting the official checkpoints' DataParallel `module.` prefix on every key. */
+  override loadStateDict(dict: nn.StateDict, options?: nn.LoadStateDictOptions): nn.LoadStateDictResult {
+    return super.loadStateDict(stripModulePrefix(dict), options);
   }
 
   /** A copy of the resolved config (every default filled in); JSON in, JSON out. */

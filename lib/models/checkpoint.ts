@@ -5,6 +5,7 @@
 import { readSafetensors, readSafetensorsMetadata, writeSafetensors } from '../io/checkpoint.js';
 import type { StateDict } from '../nn/module.js';
 import { ANN, ANNModel } from './ann.js';
+import { stripModulePrefix } from './prefix.js';
 import { configDifferences, resolveConfig, type ANNConfig, type ResolvedANNConfig } from './config.js';
 
 /** Metadata keys this library writes; extra metadata may not use them. */
@@ -77,16 +78,6 @@ export function loadCheckpoint(path: string, { model }: LoadCheckpointOptions = 
     throw err;
   }
   return target;
-}
-
-/**
- * Removes DataParallel's `module.` prefix when every key carries it (as torch.save of a wrapped
- * model writes them); otherwise returns the dict unchanged. The tensors are not copied.
- */
-export function stripModulePrefix(dict: StateDict): StateDict {
-  const keys = Object.keys(dict);
-  if (keys.length === 0 || !keys.every((k) => k.startsWith('module.'))) return dict;
-  return Object.fromEntries(keys.map((k) => [k.slice('module.'.length), dict[k]]));
 }
 
 /**

@@ -5,5 +5,6 @@ export { DEFAULT_CONFIG, DEPTHS, LAYOUTS, SAMPLINGS, VARIANTS, VARIANT_PARTS, co
 export type { ANNConfig, ANNDepth, ANNLayout, ANNSampling, ANNVariant, ResolvedANNConfig } from './config.js';
 export { annLoss } from './loss.js';
 export type { ANNLossOptions } from './loss.js';
-export { loadANNCheckpoint, loadCheckpoint, readCheckpointConfig, saveCheckpoint, stripModulePrefix } from './checkpoint.js';
+export { loadANNCheckpoint, loadCheckpoint, readCheckpointConfig, saveCheckpoint } from './checkpoint.js';
+export { stripModulePrefix } from './prefix.js';
 export type { LoadCheckpointOptions } from './checkpoint.js';
