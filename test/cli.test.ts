@@ -74,3 +74,66 @@ describe('ann-seg info --model', () => {
     expect(out).toMatch(/blas:.*\n\s+threads:/);
   });
 });
+
+// The Table 1 benchmark at a tiny size (13x6, channels as the paper's): the rows and the analytic
+// FLOP counts, written out here from the formulas; the times are printed, never asserted.
+describe('ann-seg bench blocks', () => {
+  const N = 13 * 6;
+  const C = 2048;
+  const LOW = 1024;
+  const CK = 256;
+  // Pyramid 1,3,6,8 over 13x6: the bins' areas (overlapping adaptive bins) add up to
+  // 78 + 15*6 + 18*6 + 20*12 = 516 elements read per channel.
+  const POOL = 516 * (CK + CK);
+  const fwd = (projections: number, pooling: number, s: number) => {
+    const parts = [projections, pooling, 2 * N * s * (CK + CK), 2 * N * CK * C, 2 * N * (C + C) * C];
+    return [...parts, parts.reduce((a, b) => a + b, 0)];
+  };
+  const x3 = (parts: number[]) => parts.map((p) => 3 * p);
+  const expected: Record<string, number[]> = {
+    // NB/APNB: one shared key/query conv and the value conv in evaluation; training calls f_key twice.
+    'NB fwd': fwd(2 * 2 * N * C * CK, 0, N),
+    'APNB fwd': fwd(2 * 2 * N * C * CK, POOL, 110),
+    'APNB fwd+bwd': x3(fwd(3 * 2 * N * C * CK, POOL, 110)),
+    // FNB/AFNB: key and value from the 1024-channel low input, query from the 2048-channel high one.
+    'FNB fwd': fwd(2 * N * (LOW + C + LOW) * CK, 0, N),
+    'AFNB fwd': fwd(2 * N * (LOW + C + LOW) * CK, POOL, 110),
+    'AFNB fwd+bwd': x3(fwd(2 * N * (LOW + C + LOW) * CK, POOL, 110)),
+  };
+
+  it('prints the time table and the FLOP breakdown of every default case', async () => {
+    const { code, out } = await capture(['bench', 'blocks', '--scale', '0.05', '--runs', '1']);
+    expect(code).toBe(0);
+    expect(out).toContain('13x6 (N = 78)');
+    const lines = out.split('\n');
+    const rowsOf = (header: string) => {
+      const start = lines.findIndex((l) => l.startsWith(header));
+      return lines.slice(start + 1, start + 1 + Object.keys(expected).length).map((l) => l.trim().split(/\s+/));
+    };
+    const time = rowsOf('block  mode      HxW');
+    const flops = rowsOf('block  mode     projections');
+    expect(time.map((r) => `${r[0]} ${r[1]}`)).toEqual(Object.keys(expected));
+    expect(flops.map((r) => `${r[0]} ${r[1]}`)).toEqual(Object.keys(expected));
+    for (const [i, name] of Object.keys(expected).entries()) {
+      const want = expected[name];
+      expect(flops[i].slice(2), name).toEqual(want.map(fmt));
+      const [, , hw, n, s, ms, gflop, , peak] = time[i];
+      expect([hw, n, s], name).toEqual(['13x6', '78', name.includes('AP') || name.includes('AF') ? '110' : '78']);
+      expect(gflop, name).toBe((want[5] / 1e9).toFixed(3));
+      expect(Number(ms), name).toBeGreaterThan(0);
+      expect(Number(peak.replace('<=', '')), name).toBeGreaterThan(0);
+    }
+    expect(out).not.toMatch(/^NB\s+fwd\+bwd/m);
+  });
+
+  it('rejects a bad scale, run count or benchmark name with usage status 2', async () => {
+    let r = await capture(['bench', 'blocks', '--scale', '2']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--scale must be in \(0, 1\], got 2/);
+    r = await capture(['bench', 'blocks', '--runs', '0']);
+    expect(r.err).toMatch(/--runs must be a positive integer, got 0/);
+    r = await capture(['bench', 'kernels']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown benchmark 'kernels' \(expected blocks\)/);
+  });
+});

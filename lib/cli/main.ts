@@ -1,6 +1,7 @@
 // The `ann-seg` command line. Commands arrive with their issues: train, eval, predict, ablate
 // and bench build on the model; `info` reports what this installation can run and, with
 // --model, what a model preset holds.
+import { describeSetting, FLOP_HEADER, flopCells, renderTable, runBlockBench, TIME_HEADER, timeCells } from '../bench/blocks.js';
 import { ANN, parameterCounts } from '../models/ann.js';
 import { DEPTHS, VARIANTS, VARIANT_PARTS, type ANNDepth, type ANNVariant } from '../models/config.js';
 import { native } from '../native/index.js';
@@ -13,6 +14,12 @@ commands:
            parameter counts (backbone and heads) of a Table 6 preset:
            ${VARIANTS.join(', ')}
            (defaults: depth 101, width 1, 19 classes: the official network)
+  bench blocks [--scale s] [--backward] [--runs n]
+           the paper's Table 1 on this machine: NB vs APNB, FNB vs AFNB at 256x128
+           (--scale 0.5: 128x64): forward time, forward+backward for APNB and AFNB
+           (--backward adds NB and FNB: minutes at full size), analytic GFLOP, peak
+           native memory; each case in a fresh child process, timed as the median of
+           n runs after a warm-up (default: 3 or more, until 2 s)
   help     this text`;
 
 function nativeInfo(): number {
@@ -84,12 +91,49 @@ function info(args: string[]): number {
   return args.length === 0 ? nativeInfo() : modelInfo(args);
 }
 
+/** --flag value pairs plus bare switches (`switches`, no value). */
+function splitSwitches(args: string[], switches: string[]): { rest: string[]; on: Set<string> } {
+  const on = new Set<string>();
+  const rest: string[] = [];
+  for (const a of args) {
+    if (a.startsWith('--') && switches.includes(a.slice(2))) on.add(a.slice(2));
+    else rest.push(a);
+  }
+  return { rest, on };
+}
+
+function benchBlocks(args: string[]): number {
+  const { rest, on } = splitSwitches(args, ['backward']);
+  const flags = parseFlags(rest, ['scale', 'runs', 'backward']);
+  const scale = numberFlag(flags, 'scale') ?? 1;
+  if (!(scale > 0 && scale <= 1)) throw new UsageError(`--scale must be in (0, 1], got ${scale}`);
+  const runs = numberFlag(flags, 'runs');
+  if (runs !== undefined && !(Number.isInteger(runs) && runs >= 1)) throw new UsageError(`--runs must be a positive integer, got ${runs}`);
+  // Default: at least 3 timed runs, more while under 2 s (at most 20); --runs n fixes the count.
+  const measure = runs === undefined ? {} : { minRuns: runs, maxRuns: runs, budgetMs: 0 };
+  const rows = runBlockBench({ scale, backward: on.has('backward'), measure });
+  console.log(`Table 1 blocks: ${describeSetting(rows)}; ${native.info().threads} threads`);
+  console.log(renderTable(TIME_HEADER, rows.map(timeCells)));
+  console.log('\nanalytic FLOPs per run (a multiply-add is 2; fwd+bwd is 3x the training forward):');
+  console.log(renderTable(FLOP_HEADER, rows.map(flopCells)));
+  console.log('\npeak MB: native allocator high-water mark above inputs and parameters; RSS MB: max RSS above the RSS before the first run');
+  return 0;
+}
+
+function bench(args: string[]): number {
+  const [what, ...rest] = args;
+  if (what !== 'blocks') throw new UsageError(`unknown benchmark '${what ?? ''}' (expected blocks)`);
+  return benchBlocks(rest);
+}
+
 export async function run(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   try {
     switch (cmd) {
       case 'info':
         return info(rest);
+      case 'bench':
+        return bench(rest);
       case undefined:
       case 'help':
       case '--help':

@@ -1,0 +1,88 @@
+"""PyTorch side of bench/blocks.ts (the paper's Table 1): times one block case with the reference
+modules of test/reference/ann_ref_blocks.py and prints one JSON line.
+
+Usage (bench/blocks.ts runs it once per case, each in a fresh process):
+    /usr/bin/python3 bench/torch/blocks.py '<case JSON as lib/bench/blocks-cases.ts makes it>' [options JSON]
+
+Memory: the peak resident set (getrusage ru_maxrss) after the runs minus the RSS just before the
+first run (/proc/self/statm), so inputs and parameters are not counted; it includes whatever the
+allocator and OpenBLAS/oneDNN keep. ru_maxrss is a high-water mark since the process started,
+hence one process per case.
+"""
+import json
+import os
+import resource
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "test", "reference"))
+from ann_ref_blocks import AFNB, APNB, FusionNonLocal, NonLocal  # noqa: E402
+
+
+def make_block(c):
+    common = (c["outChannels"], c["keyChannels"], c["valueChannels"])
+    if c["kind"] == "NB":
+        return NonLocal(c["lowChannels"], *common)
+    if c["kind"] == "APNB":
+        return APNB(c["lowChannels"], *common)
+    if c["kind"] == "FNB":
+        return FusionNonLocal(c["lowChannels"], c["highChannels"], *common)
+    return AFNB(c["lowChannels"], c["highChannels"], *common)
+
+
+def rss_now():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def main():
+    c = json.loads(sys.argv[1])
+    o = json.loads(sys.argv[2]) if len(sys.argv) > 2 else {}
+    budget_s = o.get("budgetMs", 2000) / 1e3
+    min_runs, max_runs = o.get("minRuns", 3), o.get("maxRuns", 20)
+    torch.set_num_threads(int(os.environ.get("ANN_SEG_NUM_THREADS", 2)))
+    torch.manual_seed(0)
+    train = c["mode"] == "fwd+bwd"
+    block = make_block(c).train(train)
+    shape = lambda ch: (1, ch, c["height"], c["width"])  # noqa: E731
+    x = torch.randn(*shape(c["lowChannels"])).requires_grad_(train)
+    self_attn = c["kind"] in ("NB", "APNB")
+    high = None if self_attn else torch.randn(*shape(c["highChannels"])).requires_grad_(train)
+    dy = torch.randn(*shape(c["outChannels"])) if train else None
+    inputs = [t for t in (x, high) if t is not None]
+
+    def forward():
+        return block(x) if self_attn else block(x, high)
+
+    def run():
+        if not train:
+            with torch.no_grad():
+                forward()
+            return
+        forward().backward(dy)
+        block.zero_grad(set_to_none=True)
+        for t in inputs:
+            t.grad = None
+
+    rss_before = rss_now()
+    run()
+    samples = []
+    start = time.perf_counter()
+    while len(samples) < min_runs or (time.perf_counter() - start < budget_s and len(samples) < max_runs):
+        t0 = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - t0)
+    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    samples.sort()
+    print(json.dumps({
+        "name": f"{c['kind']} {c['mode']}",
+        "ms": samples[len(samples) // 2] * 1e3,
+        "runs": len(samples),
+        "rssBytes": max(0, rss_peak - rss_before),
+    }))
+
+
+if __name__ == "__main__":
+    main()
