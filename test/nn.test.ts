@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { F, io, manualSeed, memory, nn, tensor, tidy, type Tensor } from '../lib/index.js';
+import { F, io, manualSeed, memory, native, nn, noGrad, tensor, tidy, type Tensor } from '../lib/index.js';
 import { packageRoot } from '../lib/native/index.js';
 import { Fixture } from './helpers/parity.js';
 
@@ -355,5 +355,24 @@ describe('layers', () => {
     nn.init.constant_(conv.weight, 0.25);
     expect(conv.weight.toFloat32Array().every((v) => v === 0.25)).toBe(true);
     expect(() => nn.init.fans([3])).toThrow(/at least 2 dimensions/);
+  });
+});
+
+describe('memory during forward', () => {
+  it('frees each layer’s intermediates as the next one runs: an inference peak of a few activations, not all', () => {
+    const layers = Array.from({ length: 8 }, (_, i) => new nn.Conv2d({ inChannels: 32, outChannels: 32, kernelSize: 1, seed: i }));
+    const net = new nn.Sequential(...layers.flatMap((c) => [c, new nn.ReLU()]));
+    net.eval();
+    const x = tensor(new Float32Array(32 * 64 * 64).fill(0.5), [1, 32, 64, 64]);
+    const activation = 32 * 64 * 64 * 4;
+    native.resetPeakBytes();
+    const base = memory().allocatedBytes;
+    const y = tidy(() => noGrad(() => net.call(x)));
+    // 16 layers each make one activation; at most the input of a layer, its output and the
+    // result may be live at once (the 1x1 convs need no workspace).
+    expect(memory().peakBytes - base).toBeLessThanOrEqual(3 * activation);
+    y.dispose();
+    x.dispose();
+    net.dispose();
   });
 });

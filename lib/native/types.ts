@@ -51,6 +51,8 @@ export interface CoreBinding {
   full(shape: number[], value: number, dtype?: DType): NativeTensor;
   memory(): NativeMemory;
   emptyCache(): void;
+  /** Restarts memory().peakBytes at the bytes allocated now. */
+  resetPeakBytes(): void;
   setNumThreads(n: number): void;
   numThreads(): number;
   info(): NativeInfo;

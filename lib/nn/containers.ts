@@ -31,8 +31,14 @@ export class Sequential extends Module {
     return this.#items[Symbol.iterator]();
   }
 
-  forward(x: Tensor): Tensor {
-    for (const m of this.#items) x = m.call(x);
+  forward(input: Tensor): Tensor {
+    let x = input;
+    for (const m of this.#items) {
+      const y = m.call(x);
+      // An intermediate goes as soon as the next layer has run; the graph keeps what backward reads.
+      if (x !== input && y !== x) x.releaseFromScope();
+      x = y;
+    }
     return x;
   }
 }

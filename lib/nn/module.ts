@@ -2,7 +2,7 @@
 // registered explicitly under their PyTorch names (so state-dict keys match PyTorch's exactly, also
 // where a TypeScript property would be camelCase: BN's running_mean, APNB's f_key). Order of
 // registration is the order of parameters() and of the state dict, as in PyTorch.
-import { keep } from '../autograd/scope.js';
+import { keep, tidy } from '../autograd/scope.js';
 import { noGrad } from '../autograd/tape.js';
 import { native, type NativeTensor } from '../native/index.js';
 import { Tensor } from '../tensor.js';
@@ -78,9 +78,13 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
 
   abstract forward(...args: Args): Out;
 
-  /** Runs forward (PyTorch's `module(x)`). */
+  /**
+   * Runs forward (PyTorch's `module(x)`) in its own tidy scope, so the module's intermediates are
+   * freed when it returns (those saved for backward live on in the graph), as PyTorch frees them
+   * when their last reference goes: peak memory then follows the widest layer, not the network.
+   */
   call(...args: Args): Out {
-    return this.forward(...args);
+    return tidy(() => this.forward(...args));
   }
 
   /** The class name, as PyTorch prints it in errors. */

@@ -97,6 +97,12 @@ MemoryStats host_memory_stats() {
   return c.stats;
 }
 
+void host_reset_peak() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.stats.peak_bytes = c.stats.live_bytes;
+}
+
 void host_empty_cache() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);

@@ -106,6 +106,11 @@ Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
+  host_reset_peak();
+  return info.Env().Undefined();
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   int64_t n = int_arg(info, 0, "setNumThreads", "n");
   if (n < 1 || n > 256) fail("setNumThreads", "n must be between 1 and 256, got " + std::to_string(n));
@@ -139,6 +144,7 @@ ANN_REGISTER_BINDINGS(core) {
   def(env, exports, "full", Full);
   def(env, exports, "memory", Memory);
   def(env, exports, "emptyCache", EmptyCache);
+  def(env, exports, "resetPeakBytes", ResetPeak);
   def(env, exports, "setNumThreads", SetNumThreads);
   def(env, exports, "numThreads", NumThreads);
   def(env, exports, "info", Info);

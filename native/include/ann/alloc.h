@@ -19,6 +19,8 @@ void* host_alloc(size_t bytes);
 void host_free(void* ptr, size_t bytes);
 MemoryStats host_memory_stats();
 void host_empty_cache();
+// Restarts the high-water mark at the bytes live now (to measure one piece of work).
+void host_reset_peak();
 
 // RAII scratch buffer for kernel workspaces, drawn from the same cache.
 template <typename T>
