@@ -3,7 +3,7 @@
 import { keep } from '../../autograd/scope.js';
 import { native } from '../../native/index.js';
 import { asymmetricAttention } from '../../ops/attention.js';
-import { reshape, transpose } from '../../ops/shape.js';
+import { cat, reshape, transpose } from '../../ops/shape.js';
 import { Tensor } from '../../tensor.js';
 import { Sequential } from '../containers.js';
 import { zeros_ } from '../init.js';
@@ -13,6 +13,19 @@ import { allPositions, type AnchorSampler } from './sampling.js';
 
 /** What a traced forward stores: detached copies the caller owns (and disposes). */
 export type Trace = Record<string, Tensor>;
+
+/**
+ * The blocks' last step, fuse(cat([out, skip])), letting `out` and the concatenation go as soon as
+ * they are used (the graph keeps what backward reads): at 2048 channels they are the largest
+ * activations of the block.
+ */
+export function fuseWithSkip(fuse: Sequential, out: Tensor, skip: Tensor): Tensor {
+  const joined = cat([out, skip], 1);
+  out.releaseFromScope();
+  const y = fuse.call(joined);
+  joined.releaseFromScope();
+  return y;
+}
 
 export interface AttentionStageOptions {
   lowChannels: number;

@@ -1,13 +1,12 @@
 // AFNB (the official `fusion`), FusionNonLocal (FNB) and CommonFusion: blocks that fuse the
 // low-level Stage4 feature into the high-level Stage5 one. forward(low, high), the official order.
 import { add, relu } from '../../ops/arith.js';
-import { cat } from '../../ops/shape.js';
 import { Generator } from '../../random.js';
 import type { Tensor } from '../../tensor.js';
 import { ModuleList, Sequential } from '../containers.js';
 import { BatchNorm2d, Conv2d, Dropout2d } from '../layers.js';
 import { Module } from '../module.js';
-import { AttentionStage, type Trace } from './attention.js';
+import { AttentionStage, fuseWithSkip, type Trace } from './attention.js';
 import { checkOptions, dropoutP, expectMap, positiveInt, seedOf } from './options.js';
 import { AnchorSampler, type Sampling } from './sampling.js';
 
@@ -96,7 +95,7 @@ abstract class FusionAttention extends Module<[Tensor, Tensor]> {
     const [bh] = expectMap(this.typeName, 'high', high, this.highChannels);
     if (bl !== bh) throw new Error(`${this.typeName}: low ${fmt(low.shape)} and high ${fmt(high.shape)} have different batch sizes`);
     const out = this.stages.at(0).attend(low, high, this.givenPositions(), this.trace);
-    return this.convBnDropout.call(cat([out, high], 1));
+    return fuseWithSkip(this.convBnDropout, out, high);
   }
 }
 

@@ -1,12 +1,11 @@
 // APNB (the official `context.2`) and NonLocal (NB, the paper's Table 6 baseline): self attention
 // over one feature map, then conv_bn_dropout(cat([out, x])).
-import { cat } from '../../ops/shape.js';
 import { Generator } from '../../random.js';
 import type { Tensor } from '../../tensor.js';
 import { ModuleList, Sequential } from '../containers.js';
 import { BatchNorm2d, Conv2d, Dropout2d, ReLU } from '../layers.js';
 import { Module } from '../module.js';
-import { AttentionStage, type Trace } from './attention.js';
+import { AttentionStage, fuseWithSkip, type Trace } from './attention.js';
 import { checkOptions, dropoutP, expectMap, positiveInt, seedOf } from './options.js';
 import { AnchorSampler, type Sampling } from './sampling.js';
 
@@ -87,7 +86,7 @@ abstract class SelfAttention extends Module {
   forward(x: Tensor): Tensor {
     expectMap(this.typeName, 'x', x, this.inChannels);
     const out = this.stages.at(0).attend(x, x, this.givenPositions(), this.trace);
-    return this.convBnDropout.call(cat([out, x], 1));
+    return fuseWithSkip(this.convBnDropout, out, x);
   }
 }
 
