@@ -28,7 +28,7 @@ function checkOptions(x: Tensor, options: InterpolateOptions): void {
   const where = `interpolate: x ${JSON.stringify(x.shape)}`;
   checkOptionNames('interpolate', options, INTERP_OPTIONS);
   const mode = options.mode ?? 'bilinear';
-  if (mode !== 'bilinear') throw new Error(`interpolate: mode '${String(mode)}' is not implemented (only 'bilinear')`);
+  if (mode !== 'bilinear') throw new Error(`interpolate: mode '${String(mode)}' is not supported (only 'bilinear')`);
   if (x.rank !== 4) throw new Error(`${where}: bilinear needs a 4-D [B, C, H, W] input`);
   if ((options.size === undefined) === (options.scaleFactor === undefined))
     throw new Error(`${where}: give exactly one of size and scaleFactor`);
