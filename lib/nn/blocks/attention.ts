@@ -4,11 +4,12 @@ import { keep } from '../../autograd/scope.js';
 import { native } from '../../native/index.js';
 import { asymmetricAttention } from '../../ops/attention.js';
 import { cat, reshape, transpose } from '../../ops/shape.js';
+import { Generator } from '../../random.js';
 import { Tensor } from '../../tensor.js';
-import { Sequential } from '../containers.js';
+import { ModuleList, Sequential } from '../containers.js';
 import { zeros_ } from '../init.js';
-import { BatchNorm2d, Conv2d, ReLU } from '../layers.js';
-import { Module } from '../module.js';
+import { BatchNorm2d, Conv2d, Dropout2d, ReLU } from '../layers.js';
+import { Module, type AnyModule } from '../module.js';
 import { allPositions, type AnchorSampler } from './sampling.js';
 
 /** What a traced forward stores: detached copies the caller owns (and disposes). */
@@ -41,8 +42,13 @@ export interface AttentionStageOptions {
   nextSeed: () => number | undefined;
 }
 
+/** Conv2d options with a seed only when one is given (else the default generator draws). */
+export function seeded(seed: number | undefined): { seed: number } | object {
+  return seed === undefined ? {} : { seed };
+}
+
 function conv(inChannels: number, outChannels: number, seed: number | undefined): Conv2d {
-  return new Conv2d({ inChannels, outChannels, kernelSize: 1, ...(seed === undefined ? {} : { seed }) });
+  return new Conv2d({ inChannels, outChannels, kernelSize: 1, ...seeded(seed) });
 }
 
 /** conv1x1 (bias) -> BN -> ReLU, the BN+ReLU nested as the official ModuleHelper.BNReLU (`.1.0`). */
@@ -124,4 +130,36 @@ export class AttentionStage extends Module<[Tensor, Tensor]> {
     if (positions && positions !== given) positions.releaseFromScope();
     return out;
   }
+}
+
+export interface AttentionBlockSpec {
+  lowChannels: number;
+  highChannels: number;
+  outChannels: number;
+  keyChannels: number;
+  valueChannels: number;
+  dropout: number;
+  /**
+   * Self attention (APNB, NB): f_query is f_key and the fuse BN is the official BNReLU
+   * (`conv_bn_dropout.1.0`); otherwise (AFNB, FNB) separate projections and a plain BN (`.1`).
+   */
+  self: boolean;
+  seed: number | undefined;
+  makeSampler: (g: Generator | null) => AnchorSampler | null;
+}
+
+/**
+ * Registers the two parts every attention block has under the official names: `stages.0` (the
+ * attention stage) and `conv_bn_dropout` (conv1x1 over cat([out, high]) -> BN [-> ReLU] -> Dropout2d).
+ * One seed initialises all convs, drawn in registration order.
+ */
+export function registerAttentionParts(owner: AnyModule, o: AttentionBlockSpec): { stages: ModuleList<AttentionStage>; convBnDropout: Sequential } {
+  const g = o.seed === undefined ? null : new Generator(o.seed);
+  const nextSeed = () => g?.nextUint32();
+  const stage = new AttentionStage({ ...o, shared: o.self, sampler: o.makeSampler(g), nextSeed });
+  const stages = owner.registerModule('stages', new ModuleList([stage]));
+  const fuse = new Conv2d({ inChannels: o.outChannels + o.highChannels, outChannels: o.outChannels, kernelSize: 1, ...seeded(nextSeed()) });
+  const bn = o.self ? new Sequential(new BatchNorm2d(o.outChannels), new ReLU()) : new BatchNorm2d(o.outChannels);
+  const convBnDropout = owner.registerModule('conv_bn_dropout', new Sequential(fuse, bn, new Dropout2d(o.dropout)));
+  return { stages, convBnDropout };
 }

@@ -1,12 +1,12 @@
 // AFNB (the official `fusion`), FusionNonLocal (FNB) and CommonFusion: blocks that fuse the
 // low-level Stage4 feature into the high-level Stage5 one. forward(low, high), the official order.
 import { add, relu } from '../../ops/arith.js';
-import { Generator } from '../../random.js';
+import type { Generator } from '../../random.js';
 import type { Tensor } from '../../tensor.js';
-import { ModuleList, Sequential } from '../containers.js';
-import { BatchNorm2d, Conv2d, Dropout2d } from '../layers.js';
+import type { ModuleList, Sequential } from '../containers.js';
+import { BatchNorm2d, Conv2d } from '../layers.js';
 import { Module } from '../module.js';
-import { AttentionStage, fuseWithSkip, type Trace } from './attention.js';
+import { fuseWithSkip, registerAttentionParts, seeded, type AttentionStage, type Trace } from './attention.js';
 import { checkOptions, dropoutP, expectMap, positiveInt, seedOf } from './options.js';
 import { AnchorSampler, type Sampling } from './sampling.js';
 
@@ -34,10 +34,6 @@ const FNB_OPTIONS = ['lowChannels', 'highChannels', 'outChannels', 'keyChannels'
 
 const fmt = (s: number[]) => `[${s.join(', ')}]`;
 
-function seeded(seed: number | undefined): { seed: number } | object {
-  return seed === undefined ? {} : { seed };
-}
-
 abstract class FusionAttention extends Module<[Tensor, Tensor]> {
   readonly lowChannels: number;
   readonly highChannels: number;
@@ -47,6 +43,8 @@ abstract class FusionAttention extends Module<[Tensor, Tensor]> {
   readonly dropout: number;
   /** As APNB's trace: query from high [B,N,Ck], key/value from low [B,S,C], weights, context, out, positions. */
   trace: Trace | null = null;
+  /** For tests: int32 [B, S] positions that random sampling reads instead of drawing (caller-owned; ignored by FNB). */
+  positions: Tensor | null = null;
   readonly stages: ModuleList<AttentionStage>;
   readonly convBnDropout: Sequential;
 
@@ -60,29 +58,19 @@ abstract class FusionAttention extends Module<[Tensor, Tensor]> {
     this.keyChannels = positiveInt(name, 'keyChannels', options.keyChannels);
     this.valueChannels = positiveInt(name, 'valueChannels', options.valueChannels);
     this.dropout = dropoutP(name, options.dropout ?? 0.05);
-    const seed = seedOf(name, options.seed);
-    const g = seed === undefined ? null : new Generator(seed);
-    const nextSeed = () => g?.nextUint32();
-    const stage = new AttentionStage({
+    const parts = registerAttentionParts(this, {
       lowChannels: this.lowChannels,
       highChannels: this.highChannels,
+      outChannels: this.outChannels,
       keyChannels: this.keyChannels,
       valueChannels: this.valueChannels,
-      outChannels: this.outChannels,
-      shared: false,
-      sampler: makeSampler(g),
-      nextSeed,
+      dropout: this.dropout,
+      self: false,
+      seed: seedOf(name, options.seed),
+      makeSampler,
     });
-    this.stages = this.registerModule('stages', new ModuleList([stage]));
-    const fuseIn = this.outChannels + this.highChannels;
-    const fuse = new Conv2d({ inChannels: fuseIn, outChannels: this.outChannels, kernelSize: 1, ...seeded(nextSeed()) });
-    // A plain BN here, no ReLU (`conv_bn_dropout.1`), unlike APNB's BNReLU.
-    this.convBnDropout = this.registerModule('conv_bn_dropout', new Sequential(fuse, new BatchNorm2d(this.outChannels), new Dropout2d(this.dropout)));
-  }
-
-  /** Random positions to use instead of drawing (AFNB only). */
-  protected givenPositions(): Tensor | null {
-    return null;
+    this.stages = parts.stages;
+    this.convBnDropout = parts.convBnDropout;
   }
 
   /**
@@ -94,7 +82,7 @@ abstract class FusionAttention extends Module<[Tensor, Tensor]> {
     const [bl] = expectMap(this.typeName, 'low', low, this.lowChannels);
     const [bh] = expectMap(this.typeName, 'high', high, this.highChannels);
     if (bl !== bh) throw new Error(`${this.typeName}: low ${fmt(low.shape)} and high ${fmt(high.shape)} have different batch sizes`);
-    const out = this.stages.at(0).attend(low, high, this.givenPositions(), this.trace);
+    const out = this.stages.at(0).attend(low, high, this.positions, this.trace);
     return fuseWithSkip(this.convBnDropout, out, high);
   }
 }
@@ -107,18 +95,12 @@ abstract class FusionAttention extends Module<[Tensor, Tensor]> {
 export class AFNB extends FusionAttention {
   readonly sampling: Sampling;
   readonly sizes: number[];
-  /** For tests: int32 [B, S] positions that random sampling reads instead of drawing (caller-owned). */
-  positions: Tensor | null = null;
 
   constructor(options: AFNBOptions) {
     super(options, [...FNB_OPTIONS, 'sizes', 'sampling'], (g) => new AnchorSampler('AFNB', options.sampling ?? 'pyramid-avg', options.sizes, g));
     const sampler = this.stages.at(0).sampler!;
     this.sampling = sampler.sampling;
     this.sizes = sampler.sizes;
-  }
-
-  protected override givenPositions(): Tensor | null {
-    return this.positions;
   }
 }
 

@@ -1,11 +1,10 @@
 // APNB (the official `context.2`) and NonLocal (NB, the paper's Table 6 baseline): self attention
 // over one feature map, then conv_bn_dropout(cat([out, x])).
-import { Generator } from '../../random.js';
+import type { Generator } from '../../random.js';
 import type { Tensor } from '../../tensor.js';
-import { ModuleList, Sequential } from '../containers.js';
-import { BatchNorm2d, Conv2d, Dropout2d, ReLU } from '../layers.js';
+import type { ModuleList, Sequential } from '../containers.js';
 import { Module } from '../module.js';
-import { AttentionStage, fuseWithSkip, type Trace } from './attention.js';
+import { fuseWithSkip, registerAttentionParts, type AttentionStage, type Trace } from './attention.js';
 import { checkOptions, dropoutP, expectMap, positiveInt, seedOf } from './options.js';
 import { AnchorSampler, type Sampling } from './sampling.js';
 
@@ -43,6 +42,11 @@ abstract class SelfAttention extends Module {
    * disposes the ones it replaces). The weights are materialised only while tracing.
    */
   trace: Trace | null = null;
+  /**
+   * For tests: int32 [B, S] positions that random sampling reads instead of drawing new ones
+   * (the caller owns them). Ignored by the other samplings and by NB.
+   */
+  positions: Tensor | null = null;
   readonly stages: ModuleList<AttentionStage>;
   readonly convBnDropout: Sequential;
 
@@ -55,37 +59,24 @@ abstract class SelfAttention extends Module {
     this.keyChannels = positiveInt(name, 'keyChannels', options.keyChannels);
     this.valueChannels = positiveInt(name, 'valueChannels', options.valueChannels);
     this.dropout = dropoutP(name, options.dropout ?? 0.05);
-    const seed = seedOf(name, options.seed);
-    const g = seed === undefined ? null : new Generator(seed);
-    const nextSeed = () => g?.nextUint32();
-    const stage = new AttentionStage({
+    const parts = registerAttentionParts(this, {
       lowChannels: this.inChannels,
       highChannels: this.inChannels,
+      outChannels: this.outChannels,
       keyChannels: this.keyChannels,
       valueChannels: this.valueChannels,
-      outChannels: this.outChannels,
-      shared: true,
-      sampler: makeSampler(g),
-      nextSeed,
+      dropout: this.dropout,
+      self: true,
+      seed: seedOf(name, options.seed),
+      makeSampler,
     });
-    this.stages = this.registerModule('stages', new ModuleList([stage]));
-    const s = nextSeed();
-    const fuseIn = this.outChannels + this.inChannels;
-    const fuse = new Conv2d({ inChannels: fuseIn, outChannels: this.outChannels, kernelSize: 1, ...(s === undefined ? {} : { seed: s }) });
-    this.convBnDropout = this.registerModule(
-      'conv_bn_dropout',
-      new Sequential(fuse, new Sequential(new BatchNorm2d(this.outChannels), new ReLU()), new Dropout2d(this.dropout)),
-    );
-  }
-
-  /** Random positions to use instead of drawing (APNB only). */
-  protected givenPositions(): Tensor | null {
-    return null;
+    this.stages = parts.stages;
+    this.convBnDropout = parts.convBnDropout;
   }
 
   forward(x: Tensor): Tensor {
     expectMap(this.typeName, 'x', x, this.inChannels);
-    const out = this.stages.at(0).attend(x, x, this.givenPositions(), this.trace);
+    const out = this.stages.at(0).attend(x, x, this.positions, this.trace);
     return fuseWithSkip(this.convBnDropout, out, x);
   }
 }
@@ -98,21 +89,12 @@ abstract class SelfAttention extends Module {
 export class APNB extends SelfAttention {
   readonly sampling: Sampling;
   readonly sizes: number[];
-  /**
-   * For tests: int32 [B, S] positions that random sampling reads instead of drawing new ones
-   * (the caller owns them). Ignored by the other samplings.
-   */
-  positions: Tensor | null = null;
 
   constructor(options: APNBOptions) {
     super(options, [...NB_OPTIONS, 'sizes', 'sampling'], (g) => new AnchorSampler('APNB', options.sampling ?? 'pyramid-avg', options.sizes, g));
     const sampler = this.stages.at(0).sampler!;
     this.sampling = sampler.sampling;
     this.sizes = sampler.sizes;
-  }
-
-  protected override givenPositions(): Tensor | null {
-    return this.positions;
   }
 }
 
