@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 
 from ann_ref_backbone import DilatedResNet
-from common import gen, put, randn, save
+from common import gen, put, put_buffers, randn, save
 
 CONFIGS = {
     # name: (depth, width, input shape, seed)
@@ -123,10 +123,7 @@ def make(name, depth, width, shape, seed):
         put(grads, key, g64[key], g32[key])
         # PyTorch's other CPU float32 path: its error joins the yardstick (test/helpers/parity.ts).
         grads[key + ".f32alt"] = other[key].detach().float()
-    s64, s32 = t64.state_dict(), t32.state_dict()
-    for key in s32:
-        if key.endswith("running_mean") or key.endswith("running_var"):
-            put(rec, f"after.{key}", s64[key], s32[key])
+    put_buffers(rec, "after.", t64.state_dict(), t32.state_dict(), counts=False)
     meta = {
         "depth": depth,
         "width": width,

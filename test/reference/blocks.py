@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 
 from ann_ref_blocks import AFNB, APNB, CommonFusion, FusionNonLocal, NonLocal, random_positions
-from common import gen, put, randn, save
+from common import gen, put, put_buffers, randn, save
 
 # Small widths keep the files small; every width differs so that a mixed-up channel count fails.
 C, KEY, VALUE = 10, 4, 6  # APNB/NB in = out; AFNB/FNB high = out
@@ -77,12 +77,7 @@ def run(rec, prefix, module, inputs, names, g, positions=None, trace=True, weigh
         put(rec, f"{prefix}.train.grad.{n}", a.grad, b.grad)
     for (name, p64), (_, p32) in zip(t64.named_parameters(), t32.named_parameters()):
         put(rec, f"{prefix}.train.grad.{name}", p64.grad, p32.grad)
-    s64, s32 = t64.state_dict(), t32.state_dict()
-    for name in s32:
-        if name.endswith("running_mean") or name.endswith("running_var"):
-            put(rec, f"{prefix}.train.after.{name}", s64[name], s32[name])
-        elif name.endswith("num_batches_tracked"):
-            rec[f"{prefix}.train.after.{name}"] = s32[name].to(torch.int32)
+    put_buffers(rec, f"{prefix}.train.after.", t64.state_dict(), t32.state_dict())
 
 
 def case(name, module, seed, sampling=None, sizes=None, fusion=False, options=None, full=False):

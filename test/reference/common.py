@@ -123,3 +123,13 @@ def our_mask(seed, p, b, c):
         u = (h >> 11) * 2.0**-53
         vals.append(0.0 if u < p else keep)
     return torch.tensor(vals, dtype=torch.float32).reshape(b, c)
+
+
+def put_buffers(record, prefix, state64, state32, counts=True):
+    """BN buffers after a training forward: running statistics as checked values (prefix + name
+    .f64/.f32) and, with counts, num_batches_tracked as int32."""
+    for name in state32:
+        if name.endswith("running_mean") or name.endswith("running_var"):
+            put(record, prefix + name, state64[name], state32[name])
+        elif counts and name.endswith("num_batches_tracked"):
+            record[prefix + name] = state32[name].to(torch.int32)

@@ -17,7 +17,7 @@ import tempfile
 import torch
 import torch.nn as nn
 
-from common import FIXTURES, gen, put, randn, save
+from common import FIXTURES, gen, put, put_buffers, randn, save
 from convert_state_dict import convert
 
 
@@ -85,12 +85,7 @@ def main():
     put(rec, "train.y", y64, y32)
     for (name, p64), (_, p32) in zip(t64.named_parameters(), t32.named_parameters()):
         put(rec, f"train.grad.{name}", p64.grad, p32.grad)
-    s64, s32 = t64.state_dict(), t32.state_dict()
-    for name in s32:
-        if name.endswith("running_mean") or name.endswith("running_var"):
-            put(rec, f"train.after.{name}", s64[name], s32[name])
-        elif name.endswith("num_batches_tracked"):
-            rec[f"train.after.{name}"] = s32[name].to(torch.int32)
+    put_buffers(rec, "train.after.", t64.state_dict(), t32.state_dict())
     meta = {
         "state_dict_keys": json.dumps(list(state)),
         "parameter_names": json.dumps([n for n, _ in net.named_parameters()]),
