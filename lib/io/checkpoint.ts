@@ -5,7 +5,8 @@ import { native } from '../native/index.js';
 import { Tensor } from '../tensor.js';
 import { readSafetensorsRaw, writeSafetensorsRaw, type RawArray, type RawTensor } from './safetensors.js';
 
-function toTensorData(path: string, name: string, t: RawTensor): Float32Array | Int32Array {
+/** A stored tensor's values in our dtypes: F32/F64 as float32, I32/I64/U8 as int32 (I64 range-checked). */
+export function toTensorData(path: string, name: string, t: RawTensor): Float32Array | Int32Array {
   const d = t.data;
   if (d instanceof Float32Array) return d;
   if (d instanceof Float64Array) return Float32Array.from(d);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 
 import { native, packageRoot, type NativeTensor } from '../../lib/native/index.js';
+import { toTensorData } from '../../lib/io/checkpoint.js';
 import { readSafetensorsRaw, type RawTensor } from '../../lib/io/safetensors.js';
 
 export const FLOOR = 1e-6;
@@ -96,12 +97,7 @@ export class Fixture {
   /** A native tensor from a stored input: float types become float32, integer types int32. */
   input(key: string): NativeTensor {
     const t = this.raw(key);
-    let data: Float32Array | Int32Array;
-    if (t.data instanceof Float32Array) data = t.data;
-    else if (t.data instanceof Float64Array) data = Float32Array.from(t.data);
-    else if (t.data instanceof BigInt64Array) data = Int32Array.from(t.data, (v) => Number(v));
-    else data = Int32Array.from(t.data);
-    const out = native.fromArray(data, t.shape);
+    const out = native.fromArray(toTensorData(this.name, key, t), t.shape);
     this.made.push(out);
     return out;
   }
