@@ -25,14 +25,9 @@ export function permute(x: Tensor, dims: number[]): Tensor {
 
 /** Swaps two dimensions. */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
-  const rank = x.rank;
-  const norm = (d: number) => {
-    if (!Number.isInteger(d) || d < -rank || d >= rank)
-      throw new Error(`transpose: dimension ${d} out of range for tensor ${JSON.stringify(x.shape)}`);
-    return d < 0 ? d + rank : d;
-  };
   const dims = x.shape.map((_, i) => i);
-  const [a, b] = [norm(dim0), norm(dim1)];
+  const [a, b] = [wrapDim('transpose', x, dim0), wrapDim('transpose', x, dim1)];
+  if (x.rank === 0) return reshape(x, []);
   [dims[a], dims[b]] = [dims[b], dims[a]];
   return permute(x, dims);
 }
