@@ -1,4 +1,5 @@
 // What a kernel benchmark file (bench/kernels/<family>.ts) exports, and how cases are timed.
+import { medianTime } from '../lib/bench/timing.js';
 import { native } from '../lib/native/index.js';
 
 export interface BenchCase {
@@ -22,15 +23,7 @@ export function timeCase(c: BenchCase, budgetMs = 1500): Timing {
   try {
     run();
     run();
-    const samples: number[] = [];
-    const start = performance.now();
-    while (samples.length < 5 || (performance.now() - start < budgetMs && samples.length < 200)) {
-      const t0 = performance.now();
-      run();
-      samples.push(performance.now() - t0);
-    }
-    samples.sort((a, b) => a - b);
-    const ms = samples[Math.floor(samples.length / 2)];
+    const { ms } = medianTime(run, { minRuns: 5, maxRuns: 200, budgetMs });
     return { name: c.name, ms, gflops: c.flops ? c.flops / (ms * 1e6) : undefined };
   } finally {
     dispose();

@@ -9,6 +9,7 @@ import { AFNB, FusionNonLocal } from '../nn/blocks/fusion.js';
 import { APNB, NonLocal } from '../nn/blocks/self.js';
 import { randn, type Tensor } from '../tensor.js';
 import { isSelf, type BlockCase } from './blocks-cases.js';
+import { medianTime } from './timing.js';
 
 export interface CaseMeasurement {
   /** Median wall time of the timed runs (after one warm-up run). */
@@ -76,20 +77,13 @@ export function measureCase(c: BlockCase, o: MeasureOptions = {}): CaseMeasureme
     const before = native.memory();
     const rssBefore = process.memoryUsage().rss;
     run();
-    const samples: number[] = [];
-    const start = performance.now();
-    while (samples.length < minRuns || (performance.now() - start < budgetMs && samples.length < maxRuns)) {
-      const t0 = performance.now();
-      run();
-      samples.push(performance.now() - t0);
-    }
+    const { ms, runs } = medianTime(run, { minRuns, maxRuns, budgetMs });
     const after = native.memory();
     // maxRSS is in KiB.
     const rssPeak = process.resourceUsage().maxRSS * 1024;
-    samples.sort((a, b) => a - b);
     return {
-      ms: samples[Math.floor(samples.length / 2)],
-      runs: samples.length,
+      ms,
+      runs,
       peakBytes: after.peakBytes - before.allocatedBytes,
       peakExact: after.peakBytes > before.peakBytes,
       rssBytes: Math.max(0, rssPeak - rssBefore),
