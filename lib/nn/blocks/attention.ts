@@ -9,7 +9,8 @@ import { Tensor } from '../../tensor.js';
 import { ModuleList, Sequential } from '../containers.js';
 import { zeros_ } from '../init.js';
 import { BatchNorm2d, Conv2d, Dropout2d, ReLU } from '../layers.js';
-import { Module, type AnyModule } from '../module.js';
+import { Module } from '../module.js';
+import { dropoutP, positiveInt, seedOf } from './options.js';
 import { allPositions, type AnchorSampler } from './sampling.js';
 
 /** What a traced forward stores: detached copies the caller owns (and disposes). */
@@ -132,34 +133,74 @@ export class AttentionStage extends Module<[Tensor, Tensor]> {
   }
 }
 
-export interface AttentionBlockSpec {
-  lowChannels: number;
-  highChannels: number;
+export interface AttentionBlockOptions {
   outChannels: number;
   keyChannels: number;
   valueChannels: number;
-  dropout: number;
-  /**
-   * Self attention (APNB, NB): f_query is f_key and the fuse BN is the official BNReLU
-   * (`conv_bn_dropout.1.0`); otherwise (AFNB, FNB) separate projections and a plain BN (`.1`).
-   */
-  self: boolean;
-  seed: number | undefined;
-  makeSampler: (g: Generator | null) => AnchorSampler | null;
+  /** Dropout2d after the fuse; default 0.05. */
+  dropout?: number;
+  /** Seeds the initialisation (and the random anchors); else the default generator (manualSeed). */
+  seed?: number;
 }
 
 /**
- * Registers the two parts every attention block has under the official names: `stages.0` (the
- * attention stage) and `conv_bn_dropout` (conv1x1 over cat([out, high]) -> BN [-> ReLU] -> Dropout2d).
- * One seed initialises all convs, drawn in registration order.
+ * What APNB/NB and AFNB/FNB share: the attention stage under `stages.0` and the fuse under
+ * `conv_bn_dropout` (conv1x1 over cat([out, high]) -> BN [-> ReLU] -> Dropout2d). One seed
+ * initialises all convs, drawn in registration order.
  */
-export function registerAttentionParts(owner: AnyModule, o: AttentionBlockSpec): { stages: ModuleList<AttentionStage>; convBnDropout: Sequential } {
-  const g = o.seed === undefined ? null : new Generator(o.seed);
-  const nextSeed = () => g?.nextUint32();
-  const stage = new AttentionStage({ ...o, shared: o.self, sampler: o.makeSampler(g), nextSeed });
-  const stages = owner.registerModule('stages', new ModuleList([stage]));
-  const fuse = new Conv2d({ inChannels: o.outChannels + o.highChannels, outChannels: o.outChannels, kernelSize: 1, ...seeded(nextSeed()) });
-  const bn = o.self ? new Sequential(new BatchNorm2d(o.outChannels), new ReLU()) : new BatchNorm2d(o.outChannels);
-  const convBnDropout = owner.registerModule('conv_bn_dropout', new Sequential(fuse, bn, new Dropout2d(o.dropout)));
-  return { stages, convBnDropout };
+export abstract class AttentionBlock<Args extends unknown[]> extends Module<Args> {
+  readonly outChannels: number;
+  readonly keyChannels: number;
+  readonly valueChannels: number;
+  readonly dropout: number;
+  /**
+   * Set to an object to record the last forward's query [B,N,Ck], key [B,S,Ck], value [B,S,Cv],
+   * weights [B,N,S], context [B,Cv,H,W] (before W), out (after W) and, when random, positions
+   * [B,S]: detached copies that outlive tidy(); the caller disposes them (a later traced forward
+   * disposes the ones it replaces). The weights are materialised only while tracing.
+   */
+  trace: Trace | null = null;
+  /**
+   * For tests: int32 [B, S] positions that random sampling reads instead of drawing new ones
+   * (the caller owns them). Ignored by the other samplings and by NB/FNB.
+   */
+  positions: Tensor | null = null;
+  readonly stages: ModuleList<AttentionStage>;
+  readonly convBnDropout: Sequential;
+
+  /**
+   * `self`: self attention (APNB, NB): f_query is f_key and the fuse BN is the official BNReLU
+   * (`conv_bn_dropout.1.0`); otherwise (AFNB, FNB) separate projections and a plain BN (`.1`).
+   */
+  protected constructor(
+    name: string,
+    o: AttentionBlockOptions,
+    channels: { low: number; high: number },
+    self: boolean,
+    makeSampler: (g: Generator | null) => AnchorSampler | null,
+  ) {
+    super();
+    this.outChannels = positiveInt(name, 'outChannels', o.outChannels);
+    this.keyChannels = positiveInt(name, 'keyChannels', o.keyChannels);
+    this.valueChannels = positiveInt(name, 'valueChannels', o.valueChannels);
+    this.dropout = dropoutP(name, o.dropout ?? 0.05);
+    const seed = seedOf(name, o.seed);
+    const g = seed === undefined ? null : new Generator(seed);
+    const nextSeed = () => g?.nextUint32();
+    const stage = new AttentionStage({
+      lowChannels: channels.low,
+      highChannels: channels.high,
+      keyChannels: this.keyChannels,
+      valueChannels: this.valueChannels,
+      outChannels: this.outChannels,
+      shared: self,
+      sampler: makeSampler(g),
+      nextSeed,
+    });
+    this.stages = this.registerModule('stages', new ModuleList([stage]));
+    const fuseIn = this.outChannels + channels.high;
+    const fuse = new Conv2d({ inChannels: fuseIn, outChannels: this.outChannels, kernelSize: 1, ...seeded(nextSeed()) });
+    const bn = self ? new Sequential(new BatchNorm2d(this.outChannels), new ReLU()) : new BatchNorm2d(this.outChannels);
+    this.convBnDropout = this.registerModule('conv_bn_dropout', new Sequential(fuse, bn, new Dropout2d(this.dropout)));
+  }
 }

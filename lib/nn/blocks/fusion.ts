@@ -3,24 +3,17 @@
 import { add, relu } from '../../ops/arith.js';
 import type { Generator } from '../../random.js';
 import type { Tensor } from '../../tensor.js';
-import type { ModuleList, Sequential } from '../containers.js';
 import { BatchNorm2d, Conv2d } from '../layers.js';
 import { Module } from '../module.js';
-import { fuseWithSkip, registerAttentionParts, seeded, type AttentionStage, type Trace } from './attention.js';
-import { checkOptions, dropoutP, expectMap, positiveInt, seedOf } from './options.js';
+import { AttentionBlock, fuseWithSkip, seeded, type AttentionBlockOptions } from './attention.js';
+import { checkOptions, expectMap, positiveInt, seedOf } from './options.js';
 import { AnchorSampler, type Sampling } from './sampling.js';
 
-export interface FusionNonLocalOptions {
+export interface FusionNonLocalOptions extends AttentionBlockOptions {
   lowChannels: number;
   highChannels: number;
   /** The official block has out = high (2048); the fuse conv takes out + high. */
   outChannels: number;
-  keyChannels: number;
-  valueChannels: number;
-  /** Dropout2d after the fuse; default 0.05. */
-  dropout?: number;
-  /** Seeds the initialisation (and AFNB's random anchors); else the default generator (manualSeed). */
-  seed?: number;
 }
 
 export interface AFNBOptions extends FusionNonLocalOptions {
@@ -34,43 +27,18 @@ const FNB_OPTIONS = ['lowChannels', 'highChannels', 'outChannels', 'keyChannels'
 
 const fmt = (s: number[]) => `[${s.join(', ')}]`;
 
-abstract class FusionAttention extends Module<[Tensor, Tensor]> {
+abstract class FusionAttention extends AttentionBlock<[Tensor, Tensor]> {
   readonly lowChannels: number;
   readonly highChannels: number;
-  readonly outChannels: number;
-  readonly keyChannels: number;
-  readonly valueChannels: number;
-  readonly dropout: number;
-  /** As APNB's trace: query from high [B,N,Ck], key/value from low [B,S,C], weights, context, out, positions. */
-  trace: Trace | null = null;
-  /** For tests: int32 [B, S] positions that random sampling reads instead of drawing (caller-owned; ignored by FNB). */
-  positions: Tensor | null = null;
-  readonly stages: ModuleList<AttentionStage>;
-  readonly convBnDropout: Sequential;
 
   protected constructor(options: FusionNonLocalOptions, allowed: string[], makeSampler: (g: Generator | null) => AnchorSampler | null) {
-    super();
     const name = new.target.name;
     checkOptions(name, options, allowed);
-    this.lowChannels = positiveInt(name, 'lowChannels', options.lowChannels);
-    this.highChannels = positiveInt(name, 'highChannels', options.highChannels);
-    this.outChannels = positiveInt(name, 'outChannels', options.outChannels);
-    this.keyChannels = positiveInt(name, 'keyChannels', options.keyChannels);
-    this.valueChannels = positiveInt(name, 'valueChannels', options.valueChannels);
-    this.dropout = dropoutP(name, options.dropout ?? 0.05);
-    const parts = registerAttentionParts(this, {
-      lowChannels: this.lowChannels,
-      highChannels: this.highChannels,
-      outChannels: this.outChannels,
-      keyChannels: this.keyChannels,
-      valueChannels: this.valueChannels,
-      dropout: this.dropout,
-      self: false,
-      seed: seedOf(name, options.seed),
-      makeSampler,
-    });
-    this.stages = parts.stages;
-    this.convBnDropout = parts.convBnDropout;
+    const low = positiveInt(name, 'lowChannels', options.lowChannels);
+    const high = positiveInt(name, 'highChannels', options.highChannels);
+    super(name, options, { low, high }, false, makeSampler);
+    this.lowChannels = low;
+    this.highChannels = high;
   }
 
   /**
