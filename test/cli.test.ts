@@ -137,3 +137,23 @@ describe('ann-seg bench blocks', () => {
     expect(r.err).toMatch(/unknown benchmark 'kernels' \(expected blocks\)/);
   });
 });
+
+describe('ann-seg dispatch', () => {
+  it('lists every command, and each answers --help with its own usage', async () => {
+    const { code, out } = await capture(['--help']);
+    expect(code).toBe(0);
+    const names = [...out.matchAll(/^ {2}(\S+)\s{2,}/gm)].map((m) => m[1]);
+    expect(names).toEqual(expect.arrayContaining(['info', 'bench']));
+    for (const name of names) {
+      const r = await capture([name, '--help']);
+      expect(r.code, name).toBe(0);
+      expect(r.out, name).toMatch(new RegExp(`^usage: ann-seg ${name}`));
+    }
+  });
+
+  it('rejects an unknown command with status 2 and the command list', async () => {
+    const r = await capture(['trian']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown command 'trian'[\s\S]*info/);
+  });
+});

@@ -1,0 +1,67 @@
+// Argument parsing shared by every command: Node's util.parseArgs in strict mode, with its errors
+// turned into one-line usage errors that name the flag.
+import { parseArgs } from 'node:util';
+
+/** Bad command-line input: printed as one line, exit status 2. */
+export class UsageError extends Error {}
+
+export type OptionSpec = { type: 'string' | 'boolean'; short?: string; multiple?: boolean };
+
+export interface Parsed {
+  values: Record<string, string | boolean | string[] | boolean[] | undefined>;
+  positionals: string[];
+}
+
+/** Parses `args` against `options`; positionals are allowed only when `positionals` is true. */
+export function parseCommandArgs(args: string[], options: Record<string, OptionSpec>, positionals = false): Parsed {
+  const names = Object.keys(options).map((n) => `--${n}`);
+  try {
+    const { values, positionals: rest } = parseArgs({ args, options, strict: true, allowPositionals: positionals });
+    return { values: values as Parsed['values'], positionals: rest };
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const quoted = /'(-[^']*)'/.exec(e.message)?.[1];
+    switch (e.code) {
+      case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+        throw new UsageError(`unknown option '${quoted}' (expected ${names.join(', ') || 'none'})`);
+      case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
+        const flag = /--([\w-]+)/.exec(e.message)?.[0] ?? quoted;
+        throw new UsageError(
+          options[flag?.slice(2) ?? '']?.type === 'boolean' ? `option '${flag}' takes no value` : `option '${flag}' needs a value`,
+        );
+      }
+      case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+        throw new UsageError(`unexpected argument '${/'([^']*)'/.exec(e.message)?.[1]}'`);
+      default:
+        throw new UsageError(e.message);
+    }
+  }
+}
+
+export function stringOption(values: Parsed['values'], name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** A numeric flag, or undefined when absent; `integer` and `min`/`max` bound it. */
+export function numberOption(
+  values: Parsed['values'],
+  name: string,
+  bounds: { integer?: boolean; min?: number; max?: number } = {},
+): number | undefined {
+  const v = stringOption(values, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} must be a number, got '${v}'`);
+  if (bounds.integer && !Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got ${v}`);
+  if (bounds.min !== undefined && n < bounds.min) throw new UsageError(`--${name} must be at least ${bounds.min}, got ${v}`);
+  if (bounds.max !== undefined && n > bounds.max) throw new UsageError(`--${name} must be at most ${bounds.max}, got ${v}`);
+  return n;
+}
+
+/** A command of `ann-seg`: its help text and what it runs (status code out). */
+export interface Command {
+  summary: string;
+  help: string;
+  run(args: string[]): number | Promise<number>;
+}
