@@ -69,7 +69,8 @@ def randomise(net, g, shape):
 def train_step(net, x, dy4, dy5, dtype):
     """Train-mode outputs, and the gradients of sum(stage4 * dy4) + sum(stage5 * dy5)."""
     m = copy.deepcopy(net).to(dtype).train()
-    xx = x.to(dtype).requires_grad_(True)
+    # A fresh leaf each call: x.to(float32) is x itself, whose .grad would sum over every call.
+    xx = x.detach().to(dtype).clone().requires_grad_(True)
     s4, s5 = m(xx)
     ((s4 * dy4.to(dtype)).sum() + (s5 * dy5.to(dtype)).sum()).backward()
     grads = {"grad.x": xx.grad, **{f"grad.{k}": p.grad for k, p in m.named_parameters()}}
