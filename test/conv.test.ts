@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
 import type { Conv2dOptions } from '../lib/native/kernels/conv.js';
-import { Fixture } from './helpers/parity.js';
+import { Fixture, counted } from './helpers/parity.js';
 
 const fx = new Fixture('conv');
 afterAll(() => fx.dispose());
@@ -27,7 +27,7 @@ describe.each([
   ['the pool', threads],
   ['one thread', 1],
 ])('conv2d parity on %s', (_label, n) => {
-  it.each(cases)('$name: forward and every gradient', ({ name, meta }) => {
+  it.each(counted('conv cases', cases, 12))('$name: forward and every gradient', ({ name, meta }) => {
     native.setNumThreads(n);
     try {
       const x = fx.input(`${name}.x`);

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { native, type NativeTensor } from '../lib/native/index.js';
 import { randomTensor } from '../bench/harness.js';
 import { disposeAfterAll } from './helpers/dispose.js';
-import { Fixture } from './helpers/parity.js';
+import { Fixture, counted } from './helpers/parity.js';
 
 interface Case {
   op: string;
@@ -58,7 +58,7 @@ function expectSame(actual: ArrayLike<number>, expected: ArrayLike<number>, labe
 }
 
 describe('relu', () => {
-  it.each(of('relu'))('$key forward and backward (NaN/Inf included)', ({ key }) => {
+  it.each(counted('relu cases', of('relu'), 3))('$key forward and backward (NaN/Inf included)', ({ key }) => {
     const y = k(native.relu(fx.input(`${key}.x`)));
     fx.expect(`${key}.y`, y);
     fx.expect(`${key}.dx`, k(native.reluBackward(fx.input(`${key}.dy`), y)));
@@ -66,7 +66,7 @@ describe('relu', () => {
 });
 
 describe('broadcasting binary ops', () => {
-  it.each(cases.filter((c) => ['add', 'sub', 'mul', 'div'].includes(c.op)))('$key ($op)', ({ op, key }) => {
+  it.each(counted('binary cases', cases.filter((c) => ['add', 'sub', 'mul', 'div'].includes(c.op)), 32))('$key ($op)', ({ op, key }) => {
     const a = fx.input(`${key}.a`);
     const b = fx.input(`${key}.b`);
     const dy = fx.input(`${key}.dy`);
@@ -128,7 +128,7 @@ describe('scale, affine, neg, addInPlace, copyInto', () => {
 });
 
 describe('sum and mean', () => {
-  it.each(cases.filter((c) => c.op === 'sum' || c.op === 'mean'))('$key ($op, axes $axes, keepdim $keepdim)', (c) => {
+  it.each(counted('reduction cases', cases.filter((c) => c.op === 'sum' || c.op === 'mean'), 20))('$key ($op, axes $axes, keepdim $keepdim)', (c) => {
     const x = fx.input(`${c.key}.x`);
     const opts = c.axes ? { axes: c.axes, keepdim: c.keepdim } : { keepdim: c.keepdim };
     const y = k(native[c.op as 'sum'](x, opts));
@@ -177,7 +177,7 @@ describe('sum and mean', () => {
 });
 
 describe('broadcastTo', () => {
-  it.each(of('broadcastTo'))('$key to $shape', ({ key, shape }) => {
+  it.each(counted('broadcastTo cases', of('broadcastTo'), 3))('$key to $shape', ({ key, shape }) => {
     const x = fx.input(`${key}.x`);
     fx.expect(`${key}.y`, k(native.broadcastTo(x, shape!)));
     fx.expect(`${key}.dx`, k(native.sumTo(fx.input(`${key}.dy`), x.shape)));
@@ -185,7 +185,7 @@ describe('broadcastTo', () => {
 });
 
 describe('permute', () => {
-  it.each(of('permute'))('$key dims $dims', ({ key, dims }) => {
+  it.each(counted('permute cases', of('permute'), 9))('$key dims $dims', ({ key, dims }) => {
     const y = k(native.permute(fx.input(`${key}.x`), dims!));
     fx.expect(`${key}.y`, y);
     const R = dims!.length;
@@ -221,7 +221,7 @@ describe('permute', () => {
 });
 
 describe('cat, split, narrow', () => {
-  it.each(of('cat'))('$key cat along $axis, split back', ({ key, axis, n }) => {
+  it.each(counted('cat cases', of('cat'), 4))('$key cat along $axis, split back', ({ key, axis, n }) => {
     const xs = Array.from({ length: n! }, (_, j) => fx.input(`${key}.x${j}`));
     fx.expect(`${key}.y`, k(native.cat(xs, axis!)));
     const R = xs[0].shape.length;
@@ -230,7 +230,7 @@ describe('cat, split, narrow', () => {
     parts.forEach((p, j) => fx.expect(`${key}.dx${j}`, k(p)));
   });
 
-  it.each(of('narrow'))('$key narrow($axis, $start, $length)', ({ key, axis, start, length }) => {
+  it.each(counted('narrow cases', of('narrow'), 3))('$key narrow($axis, $start, $length)', ({ key, axis, start, length }) => {
     const x = fx.input(`${key}.x`);
     fx.expect(`${key}.y`, k(native.narrow(x, axis!, start!, length!)));
     const ax = (axis! + x.shape.length) % x.shape.length;
@@ -257,7 +257,7 @@ describe('cat, split, narrow', () => {
 });
 
 describe('matmul', () => {
-  it.each(of('matmul'))('$key (transA $transA, transB $transB)', ({ key, transA, transB }) => {
+  it.each(counted('matmul cases', of('matmul'), 9))('$key (transA $transA, transB $transB)', ({ key, transA, transB }) => {
     const a = fx.input(`${key}.a`);
     const b = fx.input(`${key}.b`);
     const dy = fx.input(`${key}.dy`);
@@ -283,7 +283,7 @@ describe('matmul', () => {
 });
 
 describe('dropout2d', () => {
-  it.each(of('dropout2d'))('$key: PyTorch applying our mask (p $p)', ({ key, p, seed }) => {
+  it.each(counted('dropout2d cases', of('dropout2d'), 3))('$key: PyTorch applying our mask (p $p)', ({ key, p, seed }) => {
     const x = fx.input(`${key}.x`);
     const { y, mask } = native.dropout2d(x, { p: p!, seed: seed! });
     k(y);

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { F, memory, tensor, tidy, Tensor } from '../lib/index.js';
-import { Fixture } from './helpers/parity.js';
+import { Fixture, counted } from './helpers/parity.js';
 
 interface Case {
   name: string;
@@ -123,7 +123,7 @@ describe('F parity with PyTorch', () => {
     expect(cases.map((c) => c.name).filter((n) => !EXPR[n])).toEqual([]);
   });
 
-  it.each(cases)('$name: forward and every input gradient, memory back to baseline', (c) => {
+  it.each(counted('f_basic cases', cases, 69))('$name: forward and every input gradient, memory back to baseline', (c) => {
     const before = memory().numTensors;
     const xs = Array.from({ length: c.inputs }, (_, i) => new Tensor(fx.input(`${c.name}.in${i}`), c.grads.includes(i)));
     const y = tidy(() => EXPR[c.name](xs, c));

@@ -16,7 +16,7 @@ import { batchNorm } from '../lib/ops/norm.js';
 import { gatherPositions, maxPool2d, pyramidPool, samplePositions, type MaxPool2dOptions } from '../lib/ops/pool.js';
 import { manualSeed } from '../lib/random.js';
 import { memory, randn, Tensor, tensor } from '../lib/tensor.js';
-import { Fixture } from './helpers/parity.js';
+import { Fixture, counted } from './helpers/parity.js';
 
 interface Case extends Record<string, unknown> {
   op: string;
@@ -78,7 +78,7 @@ describe('F ops: forward and input gradients against PyTorch', () => {
     }
   }
 
-  it.each(cases)('$op $key', (c) => {
+  it.each(counted('f_nn cases', cases, 25))('$op $key', (c) => {
     const ins = Object.fromEntries(c.inputs.map((n) => [n, leaf(fx, `${c.key}.${n}`, c.grads.includes(n))]));
     const { y, buffers } = run(c, ins);
     fx.expect(`${c.key}.y`, y.native);

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native/index.js';
-import { Fixture } from './helpers/parity.js';
+import { Fixture, counted } from './helpers/parity.js';
 
 interface Case {
   key: string;
@@ -17,7 +17,7 @@ const cases = JSON.parse(fx.metadata.cases) as Case[];
 afterAll(() => fx.dispose());
 
 describe('interpolateBilinear matches F.interpolate(mode="bilinear")', () => {
-  it.each(cases.map((c) => [c.key, c] as const))('%s forward and input gradient', (_, c) => {
+  it.each(counted('interp cases', cases.map((c) => [c.key, c] as const), 26))('%s forward and input gradient', (_, c) => {
     const x = fx.input(`${c.input}.x`);
     const scale = c.scale ? { scale: c.scale } : {};
     const y = native.interpolateBilinear(x, { size: c.size, alignCorners: c.alignCorners, ...scale });

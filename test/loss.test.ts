@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
 import { disposeAfterAll } from './helpers/dispose.js';
-import { Fixture } from './helpers/parity.js';
+import { Fixture, counted } from './helpers/parity.js';
 
 const sm = new Fixture('loss_softmax');
 const ce = new Fixture('loss_ce');
@@ -15,7 +15,7 @@ const i32 = (v: number[], shape: number[]) => keep(native.fromArray(new Int32Arr
 
 describe('softmax and logSoftmax match PyTorch', () => {
   const cases = JSON.parse(sm.metadata.cases) as { name: string; axis: number }[];
-  it.each(cases.map((c) => [c.name, c] as const))('%s forward and input gradient', (_, c) => {
+  it.each(counted('softmax cases', cases.map((c) => [c.name, c] as const), 8))('%s forward and input gradient', (_, c) => {
     const x = sm.input(`${c.name}.x`);
     const dy = sm.input(`${c.name}.dy`);
     const y = keep(native.softmax(x, { axis: c.axis }));
@@ -34,7 +34,7 @@ describe('softmax and logSoftmax match PyTorch', () => {
 
 describe('argmax matches torch.argmax', () => {
   const cases = JSON.parse(sm.metadata.argmax) as { name: string; axis: number }[];
-  it.each(cases.map((c) => [c.name, c] as const))('%s', (_, c) => {
+  it.each(counted('argmax cases', cases.map((c) => [c.name, c] as const), 4))('%s', (_, c) => {
     const idx = keep(native.argmax(sm.input(`argmax.${c.name}.x`), { axis: c.axis }));
     expect(idx.dtype).toBe('int32');
     expect(idx.shape).toEqual(sm.shape(`argmax.${c.name}.idx`));
@@ -51,7 +51,7 @@ describe('argmax matches torch.argmax', () => {
 describe('crossEntropy matches F.cross_entropy', () => {
   const cases = JSON.parse(ce.metadata.cases) as { name: string; ignoreIndex: number; weighted: boolean }[];
   const rows = cases.flatMap((c) => (['mean', 'sum', 'none'] as const).map((r) => [`${c.name} ${r}`, c, r] as const));
-  it.each(rows)('%s forward and logits gradient', (_, c, reduction) => {
+  it.each(counted('cross-entropy cases', rows, 24))('%s forward and logits gradient', (_, c, reduction) => {
     const logits = ce.input(`${c.name}.logits`);
     const target = ce.input(`${c.name}.target`);
     const opts = { ignoreIndex: c.ignoreIndex, reduction, weight: c.weighted ? ce.input(`${c.name}.weight`) : undefined };
@@ -110,7 +110,7 @@ describe('ohemCrossEntropy matches the official ANN loss (FSOhemCELoss)', () => 
     weight: c.weighted ? oh.input(`${c.name}.weight`) : undefined,
   });
 
-  it.each(cases.map((c) => [`${c.name} (threshold from ${c.regime})`, c] as const))('%s', (_, c) => {
+  it.each(counted('ohem cases', cases.map((c) => [`${c.name} (threshold from ${c.regime})`, c] as const), 6))('%s', (_, c) => {
     const logits = oh.input(`${c.name}.logits`);
     const target = oh.input(`${c.name}.target`);
     const r = native.ohemCrossEntropy(logits, target, opts(c));

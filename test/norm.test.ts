@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
 import type { BatchNormOptions } from '../lib/native/kernels/norm.js';
-import { Fixture } from './helpers/parity.js';
+import { Fixture, counted } from './helpers/parity.js';
 
 const fx = new Fixture('norm');
 afterAll(() => fx.dispose());
@@ -23,7 +23,7 @@ function disposeAll(...ts: (NativeTensor | undefined | null)[]): void {
 }
 
 describe('batchNorm parity', () => {
-  it.each(cases)('$name: output, statistics, running stats and every gradient', ({ name, meta }) => {
+  it.each(counted('norm cases', cases, 10))('$name: output, statistics, running stats and every gradient', ({ name, meta }) => {
     const x = fx.input(`${name}.x`);
     const dy = fx.input(`${name}.dy`);
     const w = meta.affine ? fx.input(`${name}.weight`) : null;

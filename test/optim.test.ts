@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native/index.js';
 import { disposeAfterAll } from './helpers/dispose.js';
-import { Fixture } from './helpers/parity.js';
+import { Fixture, counted } from './helpers/parity.js';
 
 interface Case {
   key: string;
@@ -22,7 +22,7 @@ const k = disposeAfterAll();
 afterAll(() => fx.dispose());
 
 describe('sgdStep', () => {
-  it.each(cases)('$key: lr $lr momentum $momentum dampening $dampening wd $weightDecay nesterov $nesterov', (c) => {
+  it.each(counted('optim cases', cases, 9))('$key: lr $lr momentum $momentum dampening $dampening wd $weightDecay nesterov $nesterov', (c) => {
     const param = fx.input(`${c.key}.param`);
     const n = param.size;
     const grads = fx.raw(`${c.key}.grads`).data as Float32Array;

@@ -162,9 +162,25 @@ export class Fixture {
     return checkParity(label, toNumbers(actual), truth.data as Float64Array, torch.data as Float32Array, alt);
   }
 
+  /** As expect(), for a key whose fixture must also hold PyTorch's second float32 path (`key.f32alt`). */
+  expectBothPaths(key: string, actual: NativeTensor, label = `${this.name}:${key}`): ParityReport {
+    this.raw(`${key}.f32alt`);
+    return this.expect(key, actual, label);
+  }
+
   /** Disposes every tensor made by input(). */
   dispose(): void {
     for (const t of this.made) if (!t.isDisposed) t.dispose();
     this.made.length = 0;
   }
+}
+
+/**
+ * A fixture's list of cases for it.each, asserted to hold exactly `expected` of them: a fixture
+ * regenerated with fewer cases must fail the test file, not shrink it.
+ */
+export function counted<T>(label: string, cases: readonly T[], expected: number): T[] {
+  if (cases.length !== expected)
+    throw new Error(`${label}: the fixture has ${cases.length} cases, this test expects ${expected}`);
+  return [...cases];
 }

@@ -10,6 +10,12 @@ fusion blocks: low [1,C,7,11] with high [1,C,5,9]):
                                  (and for 'b' of the main cases the attention weights)
   <s>.train.dy, <s>.train.y      training mode (dropout p = 0) output for an upstream gradient dy,
   <s>.train.grad.<name>          gradients of the inputs and of every parameter,
+  <s>.train.grad.<name>.f32alt   the same on PyTorch's other float32 CPU path (channels_last memory
+                                 format; with mkldnn off these small convolutions take the same path
+                                 as before, bit for bit): BN and bias gradients are few-element sums
+                                 over every position, so one path's error is a single noisy sample
+                                 of PyTorch's float32 error; the yardstick is the larger of the two
+                                 paths' errors (test/helpers/parity.ts)
   <s>.train.after.<buffer>       and the BN running statistics after that forward.
 Run: /usr/bin/python3 test/reference/blocks.py
 """
@@ -72,6 +78,13 @@ def run(rec, prefix, module, inputs, names, g, positions=None, trace=True, weigh
     (y64 * dy.double()).sum().backward()
     (y32 * dy).sum().backward()
     rec[f"{prefix}.train.dy"] = dy
+    alt = copy.deepcopy(module).train().to(memory_format=torch.channels_last)
+    xalt = [x.clone().contiguous(memory_format=torch.channels_last).requires_grad_(True) for x in inputs]
+    (alt(*xalt, **kw) * dy).sum().backward()
+    for n, x in zip(names, xalt):
+        rec[f"{prefix}.train.grad.{n}.f32alt"] = x.grad.detach().float()
+    for name, p in alt.named_parameters():
+        rec[f"{prefix}.train.grad.{name}.f32alt"] = p.grad.detach().float()
     put(rec, f"{prefix}.train.y", y64, y32)
     for n, a, b in zip(names, x64, x32):
         put(rec, f"{prefix}.train.grad.{n}", a.grad, b.grad)
