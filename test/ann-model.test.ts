@@ -27,10 +27,10 @@ function disposeTrace(trace: Record<string, Tensor> | null): void {
  * What each fixture checks beyond the common keys (test/reference/ann_model.py splits them to keep
  * each file small): the upsampled rows, the attention weights, and the traces it leaves out.
  */
-const PARTS = {
-  r18: { top: ['main'], weights: ['context'], skip: [] as string[], sgdSteps: 3 },
+const PARTS: Record<'r18' | 'r50', { top: ('aux' | 'main')[]; weights: string[]; skip: string[]; sgdSteps: number }> = {
+  r18: { top: ['main'], weights: ['context'], skip: [], sgdSteps: 3 },
   r50: { top: ['aux'], weights: ['fusion'], skip: ['fusion.out'], sgdSteps: 1 },
-} as const;
+};
 
 describe.each(['r18', 'r50'] as const)('ANN parity with PyTorch (%s, the full network at a small width)', (tag) => {
   const fx = new Fixture(`ann_model_${tag}`);
@@ -55,9 +55,9 @@ describe.each(['r18', 'r50'] as const)('ANN parity with PyTorch (%s, the full ne
 
   it('the fixture holds exactly the checks this test expects (nothing skipped silently)', () => {
     const parts = PARTS[tag];
-    for (const name of ['aux', 'main']) expect(fx.has(`eval.${name}.top.f64`), `eval.${name}.top`).toBe((parts.top as readonly string[]).includes(name));
+    for (const name of ['aux', 'main']) expect(fx.has(`eval.${name}.top.f64`), `eval.${name}.top`).toBe(parts.top.includes(name as 'aux' | 'main'));
     for (const block of ['fusion', 'context']) {
-      expect(fx.has(`eval.${block}.weights0.f64`), `eval.${block}.weights0`).toBe((parts.weights as readonly string[]).includes(block));
+      expect(fx.has(`eval.${block}.weights0.f64`), `eval.${block}.weights0`).toBe(parts.weights.includes(block));
       for (const key of TRACE_KEYS) expect(fx.has(`eval.${block}.${key}.f64`), `eval.${block}.${key}`).toBe(!parts.skip.includes(`${block}.${key}`));
     }
     expect(Number(meta.sgd_steps)).toBe(parts.sgdSteps);
@@ -87,7 +87,7 @@ describe.each(['r18', 'r50'] as const)('ANN parity with PyTorch (%s, the full ne
       for (const name of parts.top) fx.expect(`eval.${name}.top`, F.narrow(F.narrow(up[name], 0, 0, 1), 2, 0, 9).native);
       for (const [block, trace] of [['fusion', fusion.trace!], ['context', context.trace!]] as const) {
         for (const key of TRACE_KEYS) if (!parts.skip.includes(`${block}.${key}`)) fx.expect(`eval.${block}.${key}`, trace[key].native);
-        if ((parts.weights as readonly string[]).includes(block)) {
+        if (parts.weights.includes(block)) {
           const [, n, s] = trace.weights.shape;
           fx.expect(`eval.${block}.weights0`, F.reshape(F.narrow(trace.weights, 0, 0, 1), [n, s]).native);
         }

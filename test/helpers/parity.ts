@@ -113,6 +113,53 @@ export function checkParity(
   return report;
 }
 
+/** The relative size of the one-element error every parity check must reject (see mutationEscapes). */
+export const MUTATION = 1e-3;
+
+/**
+ * Proves a check can fail: perturbs `actual` at its smallest- and its largest-magnitude finite
+ * truth element by MUTATION relative (magnitudes below 1 count as 1, the floor's unit) and returns
+ * the indices whose perturbed copy checkParity still accepts.
+ */
+export function mutationEscapes(
+  actual: ArrayLike<number>,
+  truth: ArrayLike<number>,
+  torch32: ArrayLike<number>,
+  torchAlt?: ArrayLike<number>,
+): number[] {
+  let lo = -1;
+  let hi = -1;
+  for (let i = 0; i < truth.length; i++) {
+    const t = Math.abs(truth[i]);
+    if (!Number.isFinite(t)) continue;
+    if (lo < 0 || t < Math.abs(truth[lo])) lo = i;
+    if (hi < 0 || t > Math.abs(truth[hi])) hi = i;
+  }
+  const escaped: number[] = [];
+  const copy = Float64Array.from(actual);
+  for (const i of new Set([lo, hi])) {
+    if (i < 0) continue;
+    const a = copy[i];
+    copy[i] = a + MUTATION * Math.max(1, Math.abs(truth[i]));
+    try {
+      checkParity('mutation', copy, truth, torch32, torchAlt);
+      escaped.push(i);
+    } catch {
+      // The perturbation was caught, as it must be.
+    }
+    copy[i] = a;
+  }
+  return escaped;
+}
+
+/**
+ * Fixtures whose checks cannot see a 1e-3 error at every element, because PyTorch's own float32
+ * error there is about that large (so the rule allows it): the r50 network at width 0.04 in
+ * training mode amplifies rounding to ~1e-3 in its logits and gradients. ann_model_r18 checks
+ * the same code paths tightly.
+ */
+const MUTATION_EXEMPT = new Set(['ann_model_r50', 'ann_model_r50_grads']);
+
 export class Fixture {
   readonly tensors: Map<string, RawTensor>;
   readonly metadata: Record<string, string>;
@@ -159,7 +206,15 @@ export class Fixture {
       expect(actual.shape, `${label} shape`).toEqual(truth.shape);
     }
     const alt = this.tensors.get(`${key}.f32alt`)?.data as Float32Array | undefined;
-    return checkParity(label, toNumbers(actual), truth.data as Float64Array, torch.data as Float32Array, alt);
+    const ours = toNumbers(actual);
+    const report = checkParity(label, ours, truth.data as Float64Array, torch.data as Float32Array, alt);
+    // Every check also shows it would fail on a one-element error of our output.
+    if (!MUTATION_EXEMPT.has(this.name)) {
+      const escaped = mutationEscapes(ours, truth.data as Float64Array, torch.data as Float32Array, alt);
+      if (escaped.length)
+        throw new Error(`${label}: the parity check accepts a ${MUTATION} relative error at element ${escaped.join(', ')} (it cannot fail there)`);
+    }
+    return report;
   }
 
   /** As expect(), for a key whose fixture must also hold PyTorch's second float32 path (`key.f32alt`). */
