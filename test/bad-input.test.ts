@@ -3,6 +3,10 @@
 import { describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
+import { Generator } from '../lib/random.js';
+
+// Random argument lists per binding in the fuzz test (at least 10,000 calls in all).
+const TRIALS = 210;
 
 // Functions whose every argument is optional.
 const TAKES_NOTHING = new Set(['memory', 'info', 'numThreads', 'emptyCache', 'resetPeakBytes']);
@@ -57,11 +61,8 @@ describe('bad input to every binding', () => {
   });
 
   it('survives random argument lists without crashing', () => {
-    let seed = 12345;
-    const rand = () => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return seed / 4294967296;
-    };
+    const gen = new Generator(12345);
+    const rand = () => gen.uniform();
     const pick = <T>(xs: T[]): T => xs[Math.floor(rand() * xs.length)];
     const numbers = [-1, 0, 1, 2, 3, 7, 0.5, Number.NaN, Infinity, -Infinity, 1e12];
     const made: NativeTensor[] = [];
@@ -95,11 +96,13 @@ describe('bad input to every binding', () => {
           return disposedTensor();
       }
     };
+    let calls = 0;
     for (const [name] of bindings) {
       // setNumThreads would resize the pool mid-test; creation functions are tested in core.test.ts
       // and would fill multi-gigabyte tensors for the large sizes drawn here.
       if (['setNumThreads', 'empty', 'full', 'fromArray'].includes(name)) continue;
-      for (let trial = 0; trial < 60; trial++) {
+      for (let trial = 0; trial < TRIALS; trial++) {
+        calls++;
         const args = Array.from({ length: 1 + Math.floor(rand() * 5) }, value);
         try {
           const out = (native as unknown as Record<string, (...a: unknown[]) => unknown>)[name](...args);
@@ -111,6 +114,7 @@ describe('bad input to every binding', () => {
       }
     }
     for (const t of made) t.dispose();
+    expect(calls).toBeGreaterThanOrEqual(10_000);
   });
 });
 

@@ -19,7 +19,8 @@ export interface RawSafetensors {
 }
 
 const BYTES: Record<SafetensorsDType, number> = { F32: 4, F64: 8, I32: 4, I64: 8, U8: 1 };
-const MAX_HEADER = 100 * 1024 * 1024;
+/** The largest JSON header accepted (as the reference implementation's limit). */
+export const MAX_HEADER = 100 * 1024 * 1024;
 
 function bad(path: string, why: string): never {
   throw new Error(`readSafetensors: ${path}: ${why}`);
@@ -55,7 +56,8 @@ export function readSafetensorsRaw(path: string): RawSafetensors {
   }
   if (file.length < 8) bad(path, `file is ${file.length} bytes, too short for a safetensors header`);
   const headerLen = file.readBigUInt64LE(0);
-  if (headerLen > BigInt(Math.min(MAX_HEADER, file.length - 8)))
+  if (headerLen > BigInt(MAX_HEADER)) bad(path, `header length ${headerLen} exceeds the limit of ${MAX_HEADER} bytes (not safetensors?)`);
+  if (headerLen > BigInt(file.length - 8))
     bad(path, `header length ${headerLen} exceeds the file size ${file.length} (truncated or not safetensors)`);
   const n = Number(headerLen);
   let header: unknown;
@@ -71,13 +73,16 @@ export function readSafetensorsRaw(path: string): RawSafetensors {
   const ranges: [number, number, string][] = [];
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      metadata = (entry ?? {}) as Record<string, string>;
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) bad(path, `__metadata__ is not a JSON object`);
+      for (const [k, v] of Object.entries(entry))
+        if (typeof v !== 'string') bad(path, `__metadata__ '${k}' is ${JSON.stringify(v)}, not a string`);
+      metadata = entry as Record<string, string>;
       continue;
     }
     const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e !== 'object' || e === null) bad(path, `entry '${name}' is not an object`);
     const dtype = e.dtype as SafetensorsDType;
-    if (typeof dtype !== 'string' || !(dtype in BYTES))
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype))
       bad(path, `tensor '${name}' has unsupported dtype ${JSON.stringify(e.dtype)} (supported: F32, F64, I32, I64, U8)`);
     const shape = e.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
@@ -87,7 +92,8 @@ export function readSafetensorsRaw(path: string): RawSafetensors {
       bad(path, `tensor '${name}' has invalid data_offsets ${JSON.stringify(offs)}`);
     const [begin, end] = offs as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (end < begin || end > data.length)
+    if (end < begin) bad(path, `tensor '${name}' has reversed data_offsets [${begin}, ${end}]`);
+    if (end > data.length)
       bad(path, `tensor '${name}' bytes ${begin}..${end} lie outside the ${data.length} data bytes (truncated file?)`);
     if (end - begin !== count * BYTES[dtype])
       bad(path, `tensor '${name}' ${dtype} ${JSON.stringify(shape)} needs ${count * BYTES[dtype]} bytes, has ${end - begin}`);
