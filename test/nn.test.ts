@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { F, io, manualSeed, memory, native, nn, noGrad, tensor, tidy, type Tensor } from '../lib/index.js';
-import { packageRoot } from '../lib/native/index.js';
-import { Fixture } from './helpers/parity.js';
+import { Fixture, fixturesDir } from './helpers/parity.js';
 
 const fx = new Fixture('nn_state');
-const stateDictPath = join(packageRoot(), 'test', 'fixtures', 'nn_state_dict.safetensors');
+const stateDictPath = join(fixturesDir(), 'nn_state_dict.safetensors');
 const dir = mkdtempSync(join(tmpdir(), 'ann-nn-'));
 afterAll(() => fx.dispose());
 

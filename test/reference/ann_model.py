@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from ann_ref_backbone import DilatedResNet
 from ann_ref_blocks import AFNB, APNB, CommonFusion, FusionNonLocal, NonLocal, bn_relu
-from common import gen, put, save
+from common import gen, manual_seed, put, save
 
 # variant -> (fusion, context): the rows of the paper's Table 6, as lib/models/config.ts.
 VARIANTS = {
@@ -215,7 +215,7 @@ def alt_grads(net, x, y, min_kept):
 def fixture(tag, depth, width, seed, top, weights, skip, steps, lr):
     cfg = dict(depth=depth, width=width, num_classes=5, variant="full", key_channels=4, value_channels=6,
                context_channels=8, sizes=(1, 3, 6, 8), aux_channels=8)
-    torch.manual_seed(seed)
+    manual_seed(seed)
     g = gen(seed)
     net = ANN(**cfg, dropout=0.0, aux_dropout=0.0)
     randomise(net, g)

@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 
 from ann_ref_backbone import DilatedResNet
-from common import gen, put, put_buffers, randn, save
+from common import gen, manual_seed, put, put_buffers, randn, save
 
 CONFIGS = {
     # name: (depth, width, input shape, seed)
@@ -97,7 +97,7 @@ def check_conditioning(name, net, x, dy4, dy5, truth, torch32):
 
 
 def make(name, depth, width, shape, seed):
-    torch.manual_seed(seed)
+    manual_seed(seed)
     g = gen(seed)
     net = DilatedResNet(depth, width)
     randomise(net, g, shape)

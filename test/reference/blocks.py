@@ -26,7 +26,7 @@ import torch
 import torch.nn as nn
 
 from ann_ref_blocks import AFNB, APNB, CommonFusion, FusionNonLocal, NonLocal, random_positions
-from common import gen, put, put_buffers, randn, save
+from common import gen, manual_seed, put, put_buffers, randn, save
 
 # Small widths keep the files small; every width differs so that a mixed-up channel count fails.
 C, KEY, VALUE = 10, 4, 6  # APNB/NB in = out; AFNB/FNB high = out
@@ -136,7 +136,7 @@ SAMPLING_CASES = [
 
 
 def main():
-    torch.manual_seed(11)
+    manual_seed(11)
     for i, (sampling, sizes, suffix) in enumerate(SAMPLING_CASES):
         tag = sampling + suffix
         opts = {"sampling": sampling, "sizes": list(sizes), "keyChannels": KEY, "valueChannels": VALUE, "dropout": 0}

@@ -4,7 +4,12 @@ Every fixture stores, for each checked output `y`:
   y.f64  PyTorch's float64 result (the truth),
   y.f32  PyTorch's float32 result (its own error against the truth sets our tolerance).
 Inputs are float32 values (stored as F32), promoted to float64 for the truth.
-Run with Debian's PyTorch: /usr/bin/python3 test/reference/<name>.py
+Run with Debian's PyTorch and OPENBLAS_CORETYPE unset (PyTorch's float32 results depend on the
+OpenBLAS kernel; the committed fixtures were made with the CPU's own):
+  env -u OPENBLAS_CORETYPE /usr/bin/python3 test/reference/<name>.py
+A seed sweep (robustness of the tolerance rule over other random data) sets
+  ANN_SEG_FIXTURE_SEED=k   shifts every seed (gen and manual_seed below) to a k-th other stream (0: as committed)
+  ANN_SEG_FIXTURES_DIR=dir writes the files there instead (the tests read the same variable)
 """
 import json
 import os
@@ -14,7 +19,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+FIXTURES = os.environ.get("ANN_SEG_FIXTURES_DIR") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
+SWEEP = int(os.environ.get("ANN_SEG_FIXTURE_SEED", "0"))
+if os.environ.get("OPENBLAS_CORETYPE"):
+    raise SystemExit("fixture scripts run with OPENBLAS_CORETYPE unset (env -u OPENBLAS_CORETYPE ...): "
+                     "PyTorch's float32 results, which set the tolerance, depend on the OpenBLAS kernel")
 
 _DTYPES = {
     torch.float32: ("F32", np.float32),
@@ -51,8 +60,18 @@ def save(name, tensors, metadata=None):
     print(f"wrote {path} ({os.path.getsize(path)} bytes, {len(tensors)} tensors)")
 
 
+def seeded(seed):
+    """The seed a script names, on the sweep's stream (itself when ANN_SEG_FIXTURE_SEED is 0 or unset)."""
+    return seed + 1_000_003 * SWEEP
+
+
 def gen(seed):
-    return torch.Generator().manual_seed(seed)
+    return torch.Generator().manual_seed(seeded(seed))
+
+
+def manual_seed(seed):
+    """torch.manual_seed for the modules' default initialisation, on the sweep's stream."""
+    torch.manual_seed(seeded(seed))
 
 
 def randn(shape, g, scale=1.0):

@@ -17,7 +17,7 @@ import tempfile
 import torch
 import torch.nn as nn
 
-from common import FIXTURES, gen, put, put_buffers, randn, save
+from common import FIXTURES, gen, manual_seed, put, put_buffers, randn, save
 from convert_state_dict import convert
 
 
@@ -41,7 +41,7 @@ class Net(nn.Module):
 
 
 def main():
-    torch.manual_seed(7)
+    manual_seed(7)
     g = gen(7)
     net = Net()
     with torch.no_grad():
