@@ -28,7 +28,7 @@ import torch
 import torch.nn as nn
 
 from ann_ref_backbone import DilatedResNet
-from common import gen, manual_seed, put, put_buffers, randn, save
+from common import SWEEP, gen, manual_seed, put, put_buffers, randn, save
 
 CONFIGS = {
     # name: (depth, width, input shape, seed)
@@ -91,7 +91,9 @@ def check_conditioning(name, net, x, dy4, dy5, truth, torch32):
         allowed = 2 * (torch32[key].double() - t).abs().max().item() + 1e-6 * max(1.0, t.abs().max().item())
         worst = max(worst, ((other[key].double() - t).abs().max().item() / allowed, key))
     print(f"{name}: the other float32 path uses {worst[0]:.2f} of the allowed error at worst ({worst[1]})")
-    if worst[0] > 0.7:
+    # A seed sweep (common.SWEEP) keeps its seeds whatever this says: it measures the rule over
+    # unselected data, where the stored f32alt is the only guard against a lucky float32 path.
+    if worst[0] > 0.7 and not SWEEP:
         raise SystemExit(f"{name}: ill-conditioned fixture (another float32 path fails {worst[1]}); change the seed")
     return other
 
