@@ -8,33 +8,18 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 
 import { writeFileAtomic } from '../io/atomic.js';
 import { colorize, encodePng, overlay, type Palette } from './overlay.js';
+import type { AblationRow, EvalLogLine, TrainLogLine } from './run-folder.js';
 
 const WIDTH = 560;
 
 /** What the loss plot reads from a run's 'train' log lines. */
-export interface LossPoint {
-  iter: number;
-  loss: number;
-  lossMain: number;
-  lossAux: number;
-  lr: number;
-}
+export type LossPoint = Pick<TrainLogLine, 'iter' | 'loss' | 'lossMain' | 'lossAux' | 'lr'>;
 
 /** What the mIoU plot reads from a run's 'eval' log lines (fractions in [0, 1]). */
-export interface EvalPoint {
-  iter: number;
-  miou: number;
-  pixelAccuracy: number;
-}
+export type EvalPoint = Pick<EvalLogLine, 'iter' | 'miou' | 'pixelAccuracy'>;
 
 /** What the ablation chart reads from a row of `ann-seg ablate` (mIoU as fractions in [0, 1]). */
-export interface AblationBar {
-  name: string;
-  label: string;
-  miouMean: number;
-  miouStd: number;
-  seeds: readonly number[];
-}
+export type AblationBar = Pick<AblationRow, 'name' | 'label' | 'miouMean' | 'miouStd' | 'seeds'>;
 
 /** One row of the prediction grid: the image, its truth (if known) and the predicted mask. */
 export interface PredictionTile {
@@ -146,7 +131,7 @@ export function miouCurveSpec(points: readonly EvalPoint[]): TopLevelSpec {
   ]);
   const last = points.at(-1)!;
   const x = { field: 'iter', type: 'quantitative', title: 'iteration', scale: { domainMin: 0 } } as const;
-  const y = { field: 'value', type: 'quantitative', title: '%', scale: { domain: [0, 100] } } as const;
+  const y = { field: 'value', type: 'quantitative', title: '%', scale: { domainMin: 0, domainMax: 100 } } as const;
   return {
     title: { text: 'Validation', subtitle: `final mIoU ${pct(last.miou)}% at iteration ${last.iter}` },
     width: WIDTH,
