@@ -96,11 +96,10 @@ export function resolveTrainConfig(input: unknown): TrainConfig {
     const s = c.synthetic as Record<string, unknown>;
     if (typeof s !== 'object' || s === null || Array.isArray(s)) fail(`synthetic must be an object, got ${JSON.stringify(s)}`);
     out.synthetic = {
+      seed: int(s, 'seed', 0),
       trainSize: int(s, 'trainSize', 1),
       valSize: int(s, 'valSize', 1),
-      trainSeed: int(s, 'trainSeed', 0),
-      valSeed: int(s, 'valSeed', 0),
-      imageSize: int(s, 'imageSize', 8),
+      size: int(s, 'size', 32),
     };
   }
   return out;
