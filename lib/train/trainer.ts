@@ -1,9 +1,10 @@
 // The training loop of `ann-seg train`, built from the public API only: models.ANN + models.annLoss
 // (OHEM main + 0.4 aux), optim.SGD + PolyLR stepped every iteration, one tidy scope per step,
 // periodic evaluation and checkpoints that resume bit-identically (see checkpoint.ts).
-import { mkdirSync, readFileSync, renameSync, writeFileSync, appendFileSync, existsSync, copyFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { tidy } from '../autograd/scope.js';
+import { writeFileAtomic } from '../io/atomic.js';
 import { noGrad } from '../autograd/tape.js';
 import { ANN, type ANNModel } from '../models/ann.js';
 import { annLoss } from '../models/loss.js';
@@ -57,12 +58,6 @@ export interface TrainResult {
   lastEval: EvalLogLine | null;
   trainSeconds: number;
   evalSeconds: number;
-}
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 export class Trainer {
@@ -153,11 +148,11 @@ export class Trainer {
     mkdirSync(this.paths.out, { recursive: true });
     if (this.#options.resume && existsSync(this.paths.log)) {
       const kept = readLog(this.paths.log).filter((l) => l.iter <= this.iter);
-      writeAtomic(this.paths.log, kept.map((l) => JSON.stringify(l) + '\n').join(''));
+      writeFileAtomic(this.paths.log, kept.map((l) => JSON.stringify(l) + '\n').join(''));
     } else {
-      writeAtomic(this.paths.log, '');
+      writeFileAtomic(this.paths.log, '');
     }
-    writeAtomic(this.paths.config, JSON.stringify(this.config, null, 2) + '\n');
+    writeFileAtomic(this.paths.config, JSON.stringify(this.config, null, 2) + '\n');
   }
 
   /** One SGD step on a batch: returns the total loss and its aux term. */
