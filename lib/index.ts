@@ -10,6 +10,7 @@ export * as optim from './optim/index.js';
 export * as io from './io/index.js';
 export * as models from './models/index.js';
 export * as data from './data/index.js';
+export * as train from './train/index.js';
 /** The native kernels, for code below the autograd layer (benchmarks, tests, custom ops). */
 export { native } from './native/index.js';
 export type * from './native/index.js';

@@ -3,8 +3,10 @@
 import { UsageError, type Command } from './args.js';
 import { bench } from './bench.js';
 import { info } from './info.js';
+import { trainCommand } from './train.js';
 
 const COMMANDS: Record<string, Command> = {
+  train: trainCommand,
   info,
   bench,
 };

@@ -19,8 +19,8 @@ export interface TrainConfig {
   model: ANNConfig;
   /** 'synthetic' (the embedded dataset) or a folder path (Cityscapes or plain layout). */
   data: string;
-  /** Synthetic data only: samples and seeds of the two splits, and the image size. */
-  synthetic?: { trainSize: number; valSize: number; trainSeed: number; valSeed: number; imageSize: number };
+  /** Synthetic data only: the scenes' seed (train and val are different streams of it), split sizes, scene size. */
+  synthetic?: { seed: number; trainSize: number; valSize: number; size: number };
   iters: number;
   batch: number;
   /** Square training crop (pixels). */
