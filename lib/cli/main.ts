@@ -2,11 +2,13 @@
 // dispatches and turns usage errors into one line and exit status 2.
 import { UsageError, type Command } from './args.js';
 import { bench } from './bench.js';
+import { evalCommand } from './eval.js';
 import { info } from './info.js';
 import { trainCommand } from './train.js';
 
 const COMMANDS: Record<string, Command> = {
   train: trainCommand,
+  eval: evalCommand,
   info,
   bench,
 };
