@@ -9,3 +9,5 @@ export type { AugmentOptions, AugmentParams } from './augment.js';
 export { DataLoader } from './loader.js';
 export type { Batch, LoaderOptions } from './loader.js';
 export { generatorAt, hashSeed } from './seed.js';
+export { CITYSCAPES_CLASSES, CITYSCAPES_PALETTE, FolderDataset, detectLayout, openDataset, readClassList, readImage, readMask } from './folders.js';
+export type { FilePair, OpenDatasetOptions } from './folders.js';

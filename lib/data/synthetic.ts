@@ -6,7 +6,8 @@
 //   background  grey Voronoi blotches (levels 70..160) with pixel noise
 //   stripes     an object (disc or square) filled with high-contrast stripes       -> local texture
 //   checks      an object filled with a checkerboard                               -> local texture
-//   marker      small saturated squares, all red or all blue in one scene          -> local colour
+//   marker-red  small saturated squares, all red or all blue in one scene          -> local colour
+//   marker-blue
 //   token-red   plain bright objects with a dark rim, in a scene whose markers are red
 //   token-blue  the same plain objects, in a scene whose markers are blue
 // A token's pixels and its neighbourhood are drawn the same way in both scenes, and no marker lies
@@ -18,26 +19,28 @@ import { Generator } from '../random.js';
 import { generatorAt, randInt, randUniform, STREAM } from './seed.js';
 import type { RawSample, SegDataset } from './types.js';
 
-export const SYNTHETIC_CLASSES = ['background', 'stripes', 'checks', 'marker', 'token-red', 'token-blue'] as const;
+export const SYNTHETIC_CLASSES = ['background', 'stripes', 'checks', 'marker-red', 'marker-blue', 'token-red', 'token-blue'] as const;
 
 export const SYNTHETIC_PALETTE: readonly (readonly [number, number, number])[] = [
   [40, 40, 40],
   [255, 200, 0],
   [0, 190, 120],
-  [200, 0, 200],
-  [230, 50, 50],
+  [150, 0, 0],
+  [0, 0, 150],
+  [240, 70, 70],
   [50, 110, 240],
 ];
 
 const BACKGROUND = 0;
 const STRIPES = 1;
 const CHECKS = 2;
-const MARKER = 3;
-const TOKEN_RED = 4;
-const TOKEN_BLUE = 5;
+const MARKER_RED = 3;
+const MARKER_BLUE = 4;
+const TOKEN_RED = 5;
+const TOKEN_BLUE = 6;
 
 /** The least distance from a token's edge to any marker, as a fraction of min(H, W). */
-export const TOKEN_CLEARANCE = 0.18;
+export const TOKEN_CLEARANCE = 0.1;
 
 export interface SyntheticOptions {
   /** Scenes are a pure function of (seed, split, index). Default 0. */
@@ -102,34 +105,38 @@ function clamp255(v: number): number {
 }
 
 function noise(g: Generator, amplitude: number): number {
-  return (g.uniform() * 2 - 1) * amplitude;
+  return (g.nextUint32() * (2 / 4294967296) - 1) * amplitude;
 }
 
 /** Grey Voronoi blotches on a jittered grid (each pixel looks at the 3 x 3 cells around its own). */
 function paintBackground(c: Canvas, g: Generator, m: number): void {
   const cell = Math.max(4, Math.round(m / 8));
-  const gw = Math.ceil(c.width / cell) + 1;
-  const gh = Math.ceil(c.height / cell) + 1;
+  // One ring of cells beyond the image on every side, so the 3 x 3 search needs no bounds checks.
+  const gw = Math.ceil(c.width / cell) + 2;
+  const gh = Math.ceil(c.height / cell) + 2;
   const sx = new Float64Array(gw * gh);
   const sy = new Float64Array(gw * gh);
   const level = new Float64Array(gw * gh);
   for (let j = 0; j < gh; j++)
     for (let i = 0; i < gw; i++) {
       const k = j * gw + i;
-      sx[k] = (i + g.uniform()) * cell;
-      sy[k] = (j + g.uniform()) * cell;
+      sx[k] = (i - 1 + g.uniform()) * cell;
+      sy[k] = (j - 1 + g.uniform()) * cell;
       level[k] = randUniform(g, 70, 160);
     }
-  for (let y = 0; y < c.height; y++)
+  for (let y = 0; y < c.height; y++) {
+    const cj = Math.floor(y / cell) + 1;
+    const py = y + 0.5;
     for (let x = 0; x < c.width; x++) {
-      const ci = Math.floor(x / cell);
-      const cj = Math.floor(y / cell);
+      const ci = Math.floor(x / cell) + 1;
+      const px = x + 0.5;
       let best = Infinity;
       let v = 0;
-      for (let j = Math.max(0, cj - 1); j <= Math.min(gh - 1, cj + 1); j++)
-        for (let i = Math.max(0, ci - 1); i <= Math.min(gw - 1, ci + 1); i++) {
-          const k = j * gw + i;
-          const d = (x + 0.5 - sx[k]) ** 2 + (y + 0.5 - sy[k]) ** 2;
+      for (let j = cj - 1; j <= cj + 1; j++)
+        for (let k = j * gw + ci - 1, end = k + 3; k < end; k++) {
+          const dx = px - sx[k];
+          const dy = py - sy[k];
+          const d = dx * dx + dy * dy;
           if (d < best) {
             best = d;
             v = level[k];
@@ -138,13 +145,15 @@ function paintBackground(c: Canvas, g: Generator, m: number): void {
       const n = v + noise(g, 10);
       c.put(y * c.width + x, n, n, n, BACKGROUND);
     }
+  }
 }
 
 /** Draws a shape that keeps `gap` pixels from every placed one, or null after 60 tries. */
-function place(g: Generator, c: Canvas, placed: Shape[], r: number, gap: (other: Shape) => number): Shape | null {
+function place(g: Generator, c: Canvas, placed: Shape[], r: number, gap: (other: Shape) => number, only?: Shape['kind']): Shape | null {
   for (let t = 0; t < 60; t++) {
+    const kind = g.uniform() < 0.5 ? 'disc' : 'square';
     const s: Shape = {
-      kind: g.uniform() < 0.5 ? 'disc' : 'square',
+      kind: only ?? kind,
       cx: randUniform(g, r, c.width - r),
       cy: randUniform(g, r, c.height - r),
       r,
@@ -180,11 +189,11 @@ export function syntheticScene(seed: number, split: 'train' | 'val', index: numb
   const tokens = new Set(objects.filter((o) => o.cls === TOKEN_RED).map((o) => o.shape));
   const clearance = TOKEN_CLEARANCE * m;
   const markers: Shape[] = [];
-  const nMarkers = randInt(g, 6, 10);
+  const nMarkers = randInt(g, 16, 22);
   for (let k = 0; k < nMarkers; k++) {
-    const a = Math.max(1.5, randUniform(g, 0.025, 0.04) * m);
-    const s = place(g, c, [...placed, ...markers], a, (o) => (tokens.has(o) ? clearance : 2));
-    if (s) markers.push({ ...s, kind: 'square' });
+    const a = Math.max(1.5, randUniform(g, 0.022, 0.032) * m);
+    const s = place(g, c, [...placed, ...markers], a, (o) => (tokens.has(o) ? clearance : 2), 'square');
+    if (s) markers.push(s);
   }
 
   const period = Math.max(4, Math.round(0.07 * m));
@@ -215,7 +224,7 @@ export function syntheticScene(seed: number, split: 'train' | 'val', index: numb
     }
   }
   const [mr, mg, mb] = red ? [210, 40, 40] : [40, 70, 210];
-  for (const s of markers) c.fill(s, (i) => c.put(i, mr + noise(g, 15), mg + noise(g, 15), mb + noise(g, 15), MARKER));
+  for (const s of markers) c.fill(s, (i) => c.put(i, mr + noise(g, 15), mg + noise(g, 15), mb + noise(g, 15), red ? MARKER_RED : MARKER_BLUE));
 
   return { image: c.image, label: c.label, height, width, name: `synthetic-${split}-${seed}-${index}` };
 }
