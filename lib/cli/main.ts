@@ -3,12 +3,14 @@
 import { UsageError, type Command } from './args.js';
 import { ablateCommand } from './ablate.js';
 import { bench } from './bench.js';
+import { evalCommand } from './eval.js';
 import { info } from './info.js';
 import { trainCommand } from './train.js';
 
 const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   ablate: ablateCommand,
+  eval: evalCommand,
   info,
   bench,
 };

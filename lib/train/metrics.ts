@@ -2,9 +2,7 @@
 // K x K count table accumulated over every pixel of a dataset (rows = truth, columns = prediction,
 // label 255 ignored), and IoU, mIoU and pixel accuracy read off it at the end. Counting first and
 // dividing once is what makes the dataset mIoU independent of how images are batched.
-
-/** The label that marks pixels left out of training and evaluation. */
-export const IGNORE_INDEX = 255;
+import { IGNORE_INDEX } from '../data/normalize.js';
 
 /** What an evaluation reports: per-class IoU (NaN where the class is in neither truth nor prediction). */
 export interface SegMetrics {

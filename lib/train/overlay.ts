@@ -2,7 +2,7 @@
 // the prediction grid of plots.ts and the run report, so a class looks the same everywhere.
 import sharp from 'sharp';
 
-import { IGNORE_INDEX } from './metrics.js';
+import { IGNORE_INDEX } from '../data/normalize.js';
 
 export type RGB = readonly [number, number, number];
 export type Palette = readonly RGB[];
