@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
 import { run } from '../lib/cli/main.js';
-import { train as T } from '../lib/index.js';
+import sharp from 'sharp';
+
+import { data, train as T } from '../lib/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ann-cli-train-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -39,7 +41,7 @@ describe('ann-seg train', () => {
     expect(summary.miou).toBe((ev[0] as T.EvalLogLine).miou);
     expect(existsSync(join(out, 'checkpoints', 'iter-2.safetensors'))).toBe(true);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ preset: 'tiny', iters: 4, model: { numClasses: 6, variant: 'full' } });
+    expect(config).toMatchObject({ preset: 'tiny', iters: 4, model: { numClasses: data.SYNTHETIC_CLASSES.length, variant: 'full' } });
   });
 
   it('--resume of a finished run does nothing more; --resume with other settings is refused', async () => {
@@ -88,6 +90,64 @@ describe('ann-seg train', () => {
       expect(r.err.split('\n')).toHaveLength(1);
       expect(r.err).toMatch(message);
     });
+});
+
+async function png(path: string, width: number, height: number, channels: 1 | 3, fill: (i: number) => number) {
+  mkdirSync(join(path, '..'), { recursive: true });
+  const buf = Buffer.alloc(width * height * channels);
+  for (let i = 0; i < buf.length; i++) buf[i] = fill(i);
+  const img = sharp(buf, { raw: { width, height, channels } });
+  await (channels === 1 ? img.toColourspace('b-w') : img).png().toFile(path);
+}
+
+describe('ann-seg train on dataset folders', () => {
+  it('trains on a plain layout (images/ + masks/ + classes.json) with its class count', async () => {
+    const dir = join(root, 'plain');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'classes.json'), JSON.stringify({ classes: ['sky', 'road', 'car'] }));
+    for (const split of ['train', 'val'])
+      for (const n of [0, 1]) {
+        await png(join(dir, 'images', split, `im${n}.png`), 40, 36, 3, (i) => (i * 7 + n * 50) % 256);
+        await png(join(dir, 'masks', split, `im${n}.png`), 40, 36, 1, (i) => (i % 40 < 13 ? 0 : i % 40 < 26 ? 1 : i % 97 === 0 ? 255 : 2));
+      }
+    const out = join(root, 'plain-run');
+    const r = await capture(['train', '--preset', 'tiny', '--data', dir, '--iters', '2', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/validation mIoU \d+\.\d+%/);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).model.numClasses).toBe(3);
+  });
+
+  it('trains on the Cityscapes layout (leftImg8bit/ + gtFine/ labelTrainIds, 19 classes)', async () => {
+    const dir = join(root, 'cityscapes');
+    for (const split of ['train', 'val']) {
+      await png(join(dir, 'leftImg8bit', split, 'aachen', `aachen_000000_000019_leftImg8bit.png`), 40, 32, 3, (i) => (i * 13) % 256);
+      await png(join(dir, 'gtFine', split, 'aachen', `aachen_000000_000019_gtFine_labelTrainIds.png`), 40, 32, 1, (i) => (i % 40 < 20 ? 0 : i % 5 === 0 ? 255 : 13));
+    }
+    const out = join(root, 'cityscapes-run');
+    const r = await capture(['train', '--preset', 'tiny', '--data', dir, '--iters', '2', '--batch', '1', '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).model.numClasses).toBe(19);
+  });
+
+  it('exits 1 with one line naming the file when a mask holds a class id outside the list', async () => {
+    const dir = join(root, 'bad-ids');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'classes.json'), JSON.stringify({ classes: ['a', 'b'] }));
+    await png(join(dir, 'images', 'x.png'), 40, 40, 3, (i) => i % 256);
+    await png(join(dir, 'masks', 'x.png'), 40, 40, 1, (i) => (i === 5 ? 7 : 1));
+    const r = await capture(['train', '--preset', 'tiny', '--data', dir, '--iters', '1', '--batch', '1', '--out', join(root, 'bad-ids-run')]);
+    expect(r.code).toBe(1);
+    expect(r.err.split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/^ann-seg train: .*masks\/x.png.*7/);
+  });
+
+  it('exits 2 with one line for a folder that is not a dataset', async () => {
+    const dir = join(root, 'not-a-dataset');
+    mkdirSync(dir, { recursive: true });
+    const r = await capture(['train', '--preset', 'tiny', '--data', dir]);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^ann-seg train: .*not-a-dataset: not a dataset folder/);
+  });
 });
 
 describe('ann-seg ablate', () => {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { models } from '../lib/index.js';
+import { data, models } from '../lib/index.js';
 
 const run = promisify(execFile);
 const root = mkdtempSync(join(tmpdir(), 'ann-examples-'));
@@ -21,7 +21,7 @@ describe('examples', () => {
     expect(train.stdout).toMatch(/iter 3: val mIoU \d+\.\d+%/);
     const checkpoint = join(out, 'model.safetensors');
     expect(existsSync(checkpoint)).toBe(true);
-    expect(models.readCheckpointConfig(checkpoint)).toMatchObject({ depth: 18, numClasses: 6 });
+    expect(models.readCheckpointConfig(checkpoint)).toMatchObject({ depth: 18, numClasses: data.SYNTHETIC_CLASSES.length });
 
     // An image of our own (48 x 40, not the training size) through predict.ts.
     const image = join(root, 'in.png');
