@@ -168,6 +168,11 @@ async function train(args: string[]): Promise<number> {
   let result;
   try {
     result = await trainer.run();
+  } catch (err) {
+    // An unreadable image, a bad mask, a diverged loss: one line, not a stack trace.
+    progress.stop();
+    console.error(`ann-seg train: ${(err as Error).message}`);
+    return 1;
   } finally {
     removeHandler();
     progress.stop();

@@ -2,6 +2,7 @@
 // Trainer, infer's evaluate() on the validation split. What `ann-seg train` and `ann-seg ablate` run.
 import { existsSync, statSync } from 'node:fs';
 import { DataLoader } from '../data/loader.js';
+import { openDataset } from '../data/folders.js';
 import { synthetic } from '../data/synthetic.js';
 import type { SegDataset } from '../data/types.js';
 import { evaluate } from './evaluate.js';
@@ -25,7 +26,9 @@ export async function openDatasets(config: TrainConfig): Promise<RunDatasets> {
   }
   if (!existsSync(config.data) || !statSync(config.data).isDirectory())
     throw new Error(`data folder '${config.data}' does not exist (expected 'synthetic' or a dataset folder)`);
-  throw new Error(`data folder '${config.data}': folder datasets are not wired in yet (use --data synthetic)`);
+  // Cityscapes: leftImg8bit/train and /val. Plain: images/train and images/val when present, else
+  // every image for both (say so in the run's name).
+  return { train: openDataset(config.data, { split: 'train' }), val: openDataset(config.data, { split: 'val' }) };
 }
 
 /** The model's class count follows the data unless the config fixes it; a mismatch is an error. */
