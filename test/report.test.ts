@@ -12,9 +12,9 @@ import type { EvalLogLine, TrainLogLine } from '../lib/train/run-folder.js';
 const dir = mkdtempSync(join(tmpdir(), 'ann-seg-report-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const MODEL = { depth: 18, width: 0.0625, keyChannels: 8, valueChannels: 8, contextChannels: 16, auxChannels: 8, numClasses: 6, seed: 2 } as const;
+const MODEL = { depth: 18, width: 0.0625, keyChannels: 8, valueChannels: 8, contextChannels: 16, auxChannels: 8, numClasses: SYNTHETIC_CLASSES.length, seed: 2 };
 
-function makeRun(name: string, { evals = true, checkpoint = true } = {}): string {
+function makeRun(name: string, { evals = true, checkpoint = true, numClasses = MODEL.numClasses } = {}): string {
   const run = join(dir, name);
   mkdirSync(join(run, 'checkpoints'), { recursive: true });
   writeFileSync(
@@ -25,11 +25,11 @@ function makeRun(name: string, { evals = true, checkpoint = true } = {}): string
   for (let i = 1; i <= 20; i++) {
     lines.push({ type: 'train', iter: i, loss: 3 - i * 0.05, lossMain: 2 - i * 0.03, lossAux: 2.5 - i * 0.05, lr: 0.02 * (1 - (i - 1) / 20) ** 0.9, dataMs: 1, stepMs: 20, time: i * 0.02 });
     if (evals && i % 10 === 0)
-      lines.push({ type: 'eval', iter: i, miou: i === 10 ? 0.25 : 0.4321, pixelAccuracy: 0.8765, iou: [0.9, 0.5, null, 0.3, 0.2, 0.1], classes: [...SYNTHETIC_CLASSES], ms: 5 });
+      lines.push({ type: 'eval', iter: i, miou: i === 10 ? 0.25 : 0.4321, pixelAccuracy: 0.8765, iou: [0.9, 0.5, null, 0.3, 0.2, 0.1, 0.15].slice(0, SYNTHETIC_CLASSES.length), classes: [...SYNTHETIC_CLASSES], ms: 5 });
   }
   writeFileSync(join(run, 'log.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
   if (checkpoint) {
-    using m = models.ANN(MODEL);
+    using m = models.ANN({ ...MODEL, numClasses });
     models.saveCheckpoint(join(run, 'checkpoints', 'last.safetensors'), m);
   }
   return run;
@@ -54,7 +54,7 @@ describe('writeRunReport', () => {
     expect(existsSync(join(run, 'plots', 'predictions.svg'))).toBe(true);
     expect(existsSync(join(run, 'plots', 'predictions.png'))).toBe(true);
     // The last evaluation's table: every class, its IoU, '–' for an undefined one.
-    for (const [c, v] of [['background', '90.00'], ['stripes', '50.00'], ['checks', '–'], ['token-blue', '10.00']])
+    for (const [c, v] of [['background', '90.00'], ['stripes', '50.00'], ['checks', '–'], [SYNTHETIC_CLASSES[5], '10.00']])
       expect(html).toMatch(new RegExp(`<td>${c}</td><td class="num">${v}</td>`));
     expect(html).toMatch(/<th>mIoU<\/th><th class="num">43\.21<\/th>/);
     expect(html).toMatch(/<th>pixel accuracy<\/th><th class="num">87\.65<\/th>/);
@@ -71,6 +71,12 @@ describe('writeRunReport', () => {
     expect(html).toContain('No predictions: no checkpoint yet (checkpoints/last.safetensors).');
     expect(html.match(/<svg /g)?.length).toBe(1);
     expect(html).not.toMatch(/https?:\/\//);
+  });
+
+  it('a checkpoint of another class count than the data gets a note, not wrong colours', async () => {
+    const run = makeRun('mismatch', { numClasses: 3 });
+    const html = readFileSync(await writeRunReport(run), 'utf8');
+    expect(html).toMatch(/No predictions: the model predicts 3 classes but synthetic\(val.*\) has \d+\./);
   });
 
   it('a folder that is not a run is an error naming it', async () => {

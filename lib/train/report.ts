@@ -71,6 +71,8 @@ async function predictionsFigure(runDir: string, config: TrainConfig, options: R
   const dataset = options.dataset ?? (await openDatasets(config)).val;
   const model = options.model ?? loadCheckpoint(paths.last);
   try {
+    const k = model.config.numClasses;
+    if (k !== dataset.classes.length) return { missing: `the model predicts ${k} classes but ${dataset.name} has ${dataset.classes.length}` };
     const tiles: PredictionTile[] = [];
     for (let i = 0; i < Math.min(n, dataset.length); i++) {
       const s = await dataset.get(i);
