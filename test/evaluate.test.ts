@@ -75,8 +75,10 @@ function mirror(s: RawSample): RawSample {
   return { ...resample(s, [s.height, s.width], { scale: 1, top: 0, left: 0, flip: true, shift: 0 }), name: `${s.name}-mirrored` };
 }
 
+/** The embedded dataset's class count. */
+const K = SYNTHETIC_CLASSES.length;
 const tinyANN = () =>
-  models.ANN({ depth: 18, width: 0.0625, numClasses: 6, keyChannels: 8, valueChannels: 8, contextChannels: 16, auxChannels: 8, seed: 3 });
+  models.ANN({ depth: 18, width: 0.0625, numClasses: K, keyChannels: 8, valueChannels: 8, contextChannels: 16, auxChannels: 8, seed: 3 });
 
 describe('window placement', () => {
   it('every stride, plus one window flush with the end; a short side is one window', () => {
@@ -106,7 +108,7 @@ describe('inference', () => {
   it('slide with one window covering the image equals whole-image inference', () => {
     using model = tinyANN();
     const whole = predictLogits(model, scene);
-    expect([whole.numClasses, whole.height, whole.width]).toEqual([6, 40, 48]);
+    expect([whole.numClasses, whole.height, whole.width]).toEqual([K, 40, 48]);
     const exact = predictLogits(model, scene, { mode: 'slide', crop: [40, 48] });
     expect(maxAbsDiff(exact.logits, whole.logits)).toBe(0);
     // A window larger than the image is cut to it (no padding): still the whole image.
@@ -135,14 +137,14 @@ describe('inference', () => {
     // alone, where the logits are that crop's.
     const crop = { ...resample(scene, [32, 32], { scale: 1, top: 0, left: 0, flip: false, shift: 0 }), name: 'corner' };
     const corner = predictLogits(model, crop);
-    for (let c = 0; c < 6; c++)
+    for (let c = 0; c < K; c++)
       for (let y = 0; y < 8; y++)
         for (let x = 0; x < 16; x++)
           expect(slid.logits[(c * 40 + y) * 48 + x]).toBe(corner.logits[(c * 32 + y) * 32 + x]);
     // Rows 8..31 of columns 0..15 lie in windows (0, 0) and (8, 0): the mean of the two.
     const lower = predictLogits(model, { ...resample(scene, [32, 32], { scale: 1, top: 8, left: 0, flip: false, shift: 0 }), name: 'lower' });
     let worst = 0;
-    for (let c = 0; c < 6; c++)
+    for (let c = 0; c < K; c++)
       for (let y = 8; y < 32; y++)
         for (let x = 0; x < 16; x++) {
           const mean = (corner.logits[(c * 32 + y) * 32 + x] + lower.logits[(c * 32 + y - 8) * 32 + x]) / 2;
@@ -158,7 +160,7 @@ describe('inference', () => {
     const ofMirror = predictLogits(model, mirror(scene));
     const { height: h, width: w } = scene;
     let worst = 0;
-    for (let c = 0; c < 6; c++)
+    for (let c = 0; c < K; c++)
       for (let y = 0; y < h; y++)
         for (let x = 0; x < w; x++) {
           const i = (c * h + y) * w + x;

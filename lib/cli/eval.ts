@@ -2,6 +2,7 @@
 // the official tester does (whole image or sliding windows, optional flip and scales).
 import cliProgress from 'cli-progress';
 
+import { openDataset } from '../data/folders.js';
 import { synthetic } from '../data/synthetic.js';
 import type { SegDataset } from '../data/types.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -73,8 +74,11 @@ async function openEvalData(data: string, split: string | undefined, checkpoint:
     const splits = run?.data === 'synthetic' ? await openDatasets(run) : { train: synthetic({ split: 'train' }), val: synthetic({ split: 'val' }) };
     return split === 'train' ? splits.train : splits.val;
   }
-  // TODO(infer): data's openDataset once lib/data/folders.ts is merged.
-  throw new UsageError(`--data ${data}: folder datasets are not wired in yet (use --data synthetic)`);
+  try {
+    return openDataset(data, { split: split ?? 'val' });
+  } catch (err) {
+    throw new UsageError(`--data ${data}: ${(err as Error).message}`);
+  }
 }
 
 const pct = (x: number) => (Number.isNaN(x) ? '   -' : (100 * x).toFixed(2).padStart(6));

@@ -5,12 +5,14 @@ import { ablateCommand } from './ablate.js';
 import { bench } from './bench.js';
 import { evalCommand } from './eval.js';
 import { info } from './info.js';
+import { predictCommand } from './predict.js';
 import { trainCommand } from './train.js';
 
 const COMMANDS: Record<string, Command> = {
   train: trainCommand,
   ablate: ablateCommand,
   eval: evalCommand,
+  predict: predictCommand,
   info,
   bench,
 };

@@ -140,7 +140,7 @@ export function miouCurveSpec(points: readonly EvalPoint[]): TopLevelSpec {
       {
         data: { values },
         mark: { type: 'line', point: true },
-        encoding: { x, y, color: { field: 'metric', type: 'nominal', title: null, legend: { orient: 'bottom-right' } } },
+        encoding: { x, y, color: { field: 'metric', type: 'nominal', title: null, legend: { orient: 'top', direction: 'horizontal' } } },
       },
       {
         data: { values: [{ iter: last.iter, value: pct(last.miou), text: `${pct(last.miou)}` }] },
