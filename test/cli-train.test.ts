@@ -33,6 +33,8 @@ describe('ann-seg train', () => {
     expect(text).toMatch(/validation mIoU \d+\.\d+% \(pixel accuracy \d+\.\d+%\)/);
     expect(text).toContain(`checkpoint: ${join(out, 'checkpoints', 'last.safetensors')}`);
     expect(text).toContain(join(out, 'plots', 'loss.svg'));
+    expect(text).toContain(`report:     ${join(out, 'index.html')}`);
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('<svg');
     const log = T.readLog(join(out, 'log.jsonl'));
     expect(log.filter((l) => l.type === 'train').length).toBe(4);
     const ev = log.filter((l) => l.type === 'eval');
