@@ -33,6 +33,8 @@ describe('ann-seg train', () => {
     expect(text).toMatch(/validation mIoU \d+\.\d+% \(pixel accuracy \d+\.\d+%\)/);
     expect(text).toContain(`checkpoint: ${join(out, 'checkpoints', 'last.safetensors')}`);
     expect(text).toContain(join(out, 'plots', 'loss.svg'));
+    expect(text).toContain(`report:     ${join(out, 'index.html')}`);
+    expect(readFileSync(join(out, 'index.html'), 'utf8')).toContain('<svg');
     const log = T.readLog(join(out, 'log.jsonl'));
     expect(log.filter((l) => l.type === 'train').length).toBe(4);
     const ev = log.filter((l) => l.type === 'eval');
@@ -153,7 +155,7 @@ describe('ann-seg train on dataset folders', () => {
 describe('ann-seg ablate', () => {
   it('trains every Table 6 variant with each seed and writes markdown, JSON and a chart', async () => {
     const out = join(root, 'ablate');
-    const { code, out: text, err } = await capture(['ablate', '--table', '6', '--preset', 'tiny', '--iters', '1', '--seeds', '2', '--out', out]);
+    const { code, out: text, err } = await capture(['ablate', '--table', '6', '--preset', 'tiny', '--iters', '1', '--seeds', '2', '--val', '2', '--out', out]);
     expect(code, err).toBe(0);
     const rows = JSON.parse(readFileSync(join(out, 'table6.json'), 'utf8')) as T.AblationRow[];
     expect(rows.map((r) => r.name)).toEqual(['baseline', 'nb', 'apnb', 'common-fusion', 'fnb', 'afnb', 'common-fusion+nb', 'fnb+nb', 'full']);
@@ -169,7 +171,7 @@ describe('ann-seg ablate', () => {
     expect(rows[8].params).toBeGreaterThan(rows[0].params);
     expect(rows[8].gflops).toBeGreaterThan(rows[0].gflops);
     const md = readFileSync(join(out, 'table6.md'), 'utf8');
-    expect(md).toContain('Command: `ann-seg ablate --table 6 --iters 1 --seeds 2 --preset tiny`');
+    expect(md).toContain('Command: `ann-seg ablate --table 6 --iters 1 --seeds 2 --val 2 --preset tiny`');
     expect(md).toContain('| + AFNB + APNB (Full) |');
     expect(readFileSync(join(out, 'table6.svg'), 'utf8')).toContain('<svg');
     expect(existsSync(join(out, 'table6.png'))).toBe(true);

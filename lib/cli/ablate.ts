@@ -6,7 +6,8 @@ import { PLAIN_ANCHORS, ablationCases, ablationMarkdown, runAblation, writeAblat
 import { DEFAULT_PRESET, preset } from '../train/presets.js';
 import { numberOption, parseCommandArgs, stringOption, UsageError, type Command } from './args.js';
 
-const DEFAULT_ITERS = 300;
+const DEFAULT_ITERS = 250;
+const DEFAULT_VAL = 100;
 
 async function ablate(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(args, {
@@ -14,6 +15,7 @@ async function ablate(args: string[]): Promise<number> {
     iters: { type: 'string' },
     seeds: { type: 'string' },
     preset: { type: 'string' },
+    val: { type: 'string' },
     out: { type: 'string' },
   });
   const table = numberOption(values, 'table', { integer: true });
@@ -28,7 +30,8 @@ async function ablate(args: string[]): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   if (base.data !== 'synthetic') throw new UsageError(`--preset ${presetName} does not train on the embedded dataset`);
-  base = { ...base, iters, evalEvery: 0, checkpointEvery: 0 };
+  const val = numberOption(values, 'val', { integer: true, min: 1 }) ?? DEFAULT_VAL;
+  base = { ...base, iters, evalEvery: 0, checkpointEvery: 0, synthetic: { ...base.synthetic!, valSize: val } };
   // Plain random sampling draws n^2 distinct anchors from the crop's feature map (stride 8).
   const side = Math.floor((base.crop - 1) / 8) + 1;
   if (table === 7 && side * side < PLAIN_ANCHORS)
@@ -36,7 +39,7 @@ async function ablate(args: string[]): Promise<number> {
   const out = resolve(stringOption(values, 'out') ?? `runs/ablate-table${table}`);
   const seeds = Array.from({ length: seedCount }, (_, i) => i);
   const cases = ablationCases(table);
-  const command = `ann-seg ablate --table ${table} --iters ${iters} --seeds ${seedCount}${presetName === DEFAULT_PRESET ? '' : ` --preset ${presetName}`}`;
+  const command = `ann-seg ablate --table ${table} --iters ${iters} --seeds ${seedCount} --val ${val}${presetName === DEFAULT_PRESET ? '' : ` --preset ${presetName}`}`;
   console.log(
     `Table ${table}: ${cases.length} rows x ${seedCount} seeds, '${presetName}' preset (depth ${base.model.depth}, width ${base.model.width}), ` +
       `${iters} iterations of batch ${base.batch} at crop ${base.crop}, ${native.info().threads} threads -> ${out}`,
@@ -71,12 +74,12 @@ async function ablate(args: string[]): Promise<number> {
 
 export const ablateCommand: Command = {
   summary: "the paper's Table 6 / Table 7 ablations on the embedded dataset",
-  help: `usage: ann-seg ablate --table 6|7 [--iters n] [--seeds n] [--preset name] [--out dir]
+  help: `usage: ann-seg ablate --table 6|7 [--iters n] [--seeds n] [--val n] [--preset name] [--out dir]
 
 Trains every row of the paper's Table 6 (the nine block variants) or Table 7 (APNB's
 sampling method and anchor count) on the embedded dataset, with the same preset
 (default ${DEFAULT_PRESET}), budget (--iters, default ${DEFAULT_ITERS}) and seeds (0..n-1, default 3),
-evaluates each on the validation split and writes table<N>.md, table<N>.json and a bar
+evaluates each on --val validation scenes (default ${DEFAULT_VAL}) and writes table<N>.md, table<N>.json and a bar
 chart (table<N>.svg/.png) into --out (default runs/ablate-table<N>), run folders under runs/.`,
   run: ablate,
 };

@@ -1,6 +1,7 @@
-// The end of a run: its curves drawn into plots/ (infer's plots.ts), summary.json, and where the
-// report lives. Reads only the run folder, so a resumed run's plots cover the whole run.
+// The end of a run: its curves drawn into plots/ (infer's plots.ts), summary.json and index.html
+// (infer's report.ts). Reads only the run folder, so a resumed run's plots cover the whole run.
 import { writeFileAtomic } from '../io/atomic.js';
+import { writeRunReport } from './report.js';
 import { lossCurveSpec, miouCurveSpec, renderSvg, writeFigure } from './plots.js';
 import { readLog, runPaths, type EvalLogLine, type RunSummary, type TrainLogLine } from './run-folder.js';
 import type { TrainResult } from './trainer.js';
@@ -30,5 +31,6 @@ export async function finishRun(out: string, result: TrainResult): Promise<Finis
     evalSeconds: result.evalSeconds,
   };
   writeFileAtomic(paths.summary, JSON.stringify(summary, null, 2) + '\n');
-  return { plots, report: paths.report, summary };
+  const report = await writeRunReport(out);
+  return { plots, report, summary };
 }
