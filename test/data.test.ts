@@ -99,6 +99,29 @@ describe('synthetic dataset', () => {
     expect(red).toBeLessThan(130);
   });
 
+  it('tints the background by `cast` on average, spread by `castSpread`', () => {
+    const meanCast = (options: data.CastOptions) => {
+      const ds = synthetic({ length: 20, ...options });
+      let sum = 0;
+      let n = 0;
+      for (let i = 0; i < ds.length; i++) {
+        const s = ds.sample(i);
+        const sign = s.label.includes(TOKEN_BLUE) ? -1 : 1;
+        s.label.forEach((c, p) => {
+          if (c === 0 && s.image[3 * p] !== s.image[3 * p + 2]) {
+            sum += (sign * (s.image[3 * p] - s.image[3 * p + 2])) / 2;
+            n++;
+          }
+        });
+      }
+      return sum / n;
+    };
+    expect(meanCast({ cast: 20, castSpread: 0 })).toBeCloseTo(20, 0);
+    expect(meanCast({ cast: 40, castSpread: 0 })).toBeCloseTo(40, 0);
+    expect(meanCast({ cast: 0, castSpread: 0 })).toBeNaN(); // no tinted pixel at all
+    expect(() => synthetic({ cast: -1 })).toThrow('synthetic dataset: cast must be a number in [0, 128], got -1');
+  });
+
   it('caches drawn scenes (the same object again) without changing their bytes', () => {
     const cached = synthetic({ seed: 2 });
     const fresh = synthetic({ seed: 2, cache: false });

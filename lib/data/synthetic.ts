@@ -5,7 +5,7 @@
 //
 // A scene has one colour, red or blue:
 //   background   Voronoi blotches (grey levels 70..160, pixel noise), each tinted towards the
-//                scene's colour (CAST levels on the red-blue axis, CAST_SPREAD from blotch to blotch)
+//                scene's colour (`cast` levels on the red-blue axis, `castSpread` from blotch to blotch)
 //   stripes      a disc or square of high-contrast stripes                      -> local texture
 //   checks       a disc or square of a checkerboard                             -> local texture
 //   marker-red   small saturated squares in the scene's colour                  -> local colour
@@ -52,10 +52,18 @@ const TOKEN_BLUE = 6;
 export const TOKEN_CLEARANCE = 0.12;
 
 /** The scene's colour cast (red-blue axis, 8-bit levels) and its spread from blotch to blotch. */
-const CAST = 40;
-const CAST_SPREAD = 12;
+export const DEFAULT_CAST = 40;
+export const DEFAULT_CAST_SPREAD = 12;
 
-export interface SyntheticOptions {
+/** How strongly the background carries the scene's colour. */
+export interface CastOptions {
+  /** Mean tint of a blotch, in 8-bit levels on the red-blue axis (default DEFAULT_CAST). */
+  cast?: number;
+  /** Standard deviation of the tint from blotch to blotch (default DEFAULT_CAST_SPREAD). */
+  castSpread?: number;
+}
+
+export interface SyntheticOptions extends CastOptions {
   /** Scenes are a pure function of (seed, split, index). Default 0. */
   seed?: number;
   /** 'train' and 'val' draw from different streams of the same seed. Default 'train'. */
@@ -129,10 +137,10 @@ function noise(g: Generator, amplitude: number): number {
 
 /**
  * Voronoi blotches on a jittered grid (each pixel looks at the 3 x 3 cells around its own), grey
- * levels 70..160, each tinted along the red-blue axis by sign x CAST + CAST_SPREAD x N(0, 1), except
+ * levels 70..160, each tinted along the red-blue axis by sign x cast + castSpread x N(0, 1), except
  * where `neutral` says (the halo around tokens), which stays grey.
  */
-function paintBackground(c: Canvas, g: Generator, m: number, sign: number, neutral: Uint8Array): void {
+function paintBackground(c: Canvas, g: Generator, m: number, sign: number, neutral: Uint8Array, cast: number, castSpread: number): void {
   const cell = Math.max(4, Math.round(m / 8));
   // One ring of cells beyond the image on every side, so the 3 x 3 search needs no bounds checks.
   const gw = Math.ceil(c.width / cell) + 2;
@@ -147,7 +155,7 @@ function paintBackground(c: Canvas, g: Generator, m: number, sign: number, neutr
       sx[k] = (i - 1 + g.uniform()) * cell;
       sy[k] = (j - 1 + g.uniform()) * cell;
       level[k] = randUniform(g, 70, 160);
-      tint[k] = sign * CAST + CAST_SPREAD * g.normal();
+      tint[k] = sign * cast + castSpread * g.normal();
     }
   for (let y = 0; y < c.height; y++) {
     const cj = Math.floor(y / cell) + 1;
@@ -192,7 +200,14 @@ function place(g: Generator, c: Canvas, placed: Shape[], r: number, gap: (other:
 }
 
 /** Scene `index` of the stream for (seed, split): a pure function of its arguments. */
-export function syntheticScene(seed: number, split: 'train' | 'val', index: number, height: number, width: number): RawSample {
+export function syntheticScene(
+  seed: number,
+  split: 'train' | 'val',
+  index: number,
+  height: number,
+  width: number,
+  { cast = DEFAULT_CAST, castSpread = DEFAULT_CAST_SPREAD }: CastOptions = {},
+): RawSample {
   const g = generatorAt(seed, split === 'train' ? STREAM.trainScenes : STREAM.valScenes, index);
   const c = new Canvas(height, width);
   const m = Math.min(height, width);
@@ -222,7 +237,7 @@ export function syntheticScene(seed: number, split: 'train' | 'val', index: numb
   }
   const neutral = new Uint8Array(height * width);
   for (const t of tokens) c.fill(t, (i) => (neutral[i] = 1), halo);
-  paintBackground(c, g, m, red ? 1 : -1, neutral);
+  paintBackground(c, g, m, red ? 1 : -1, neutral, cast, castSpread);
 
   const period = Math.max(4, Math.round(0.07 * m));
   for (const { shape, cls } of objects) {
@@ -267,9 +282,10 @@ export class SyntheticDataset implements SegDataset {
   readonly split: 'train' | 'val';
   readonly height: number;
   readonly width: number;
+  readonly castOptions: Required<CastOptions>;
   readonly #cache: Map<number, RawSample> | null;
 
-  constructor({ seed = 0, split = 'train', length, height = 96, width = 96, cache = true }: SyntheticOptions = {}) {
+  constructor({ seed = 0, split = 'train', length, height = 96, width = 96, cache = true, cast = DEFAULT_CAST, castSpread = DEFAULT_CAST_SPREAD }: SyntheticOptions = {}) {
     if (split !== 'train' && split !== 'val') throw new Error(`synthetic dataset: split must be 'train' or 'val', got ${JSON.stringify(split)}`);
     this.seed = positiveInt('seed', seed, 0);
     this.split = split;
@@ -279,6 +295,12 @@ export class SyntheticDataset implements SegDataset {
     this.name = `synthetic(${split}, seed ${seed}, ${this.length} x ${this.height}x${this.width})`;
     if (typeof cache !== 'boolean') throw new Error(`synthetic dataset: cache must be true or false, got ${JSON.stringify(cache)}`);
     this.#cache = cache ? new Map() : null;
+    for (const [name, v] of [
+      ['cast', cast],
+      ['castSpread', castSpread],
+    ] as const)
+      if (typeof v !== 'number' || !(v >= 0 && v <= 128)) throw new Error(`synthetic dataset: ${name} must be a number in [0, 128], got ${JSON.stringify(v)}`);
+    this.castOptions = { cast, castSpread };
   }
 
   /** Scene `index`, synchronously. Callers must not write into the returned arrays (they may be cached). */
@@ -287,7 +309,7 @@ export class SyntheticDataset implements SegDataset {
       throw new Error(`${this.name}: index ${index} is out of range [0, ${this.length})`);
     let scene = this.#cache?.get(index);
     if (!scene) {
-      scene = syntheticScene(this.seed, this.split, index, this.height, this.width);
+      scene = syntheticScene(this.seed, this.split, index, this.height, this.width, this.castOptions);
       this.#cache?.set(index, scene);
     }
     return scene;
