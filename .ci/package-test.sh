@@ -3,7 +3,8 @@
 # with the tarball in place of the registry's ann-seg, and its segment.ts) in an empty folder whose PATH holds
 # only node, npm and the few coreutils those commands need: no compiler, no make, no Python. Then check what
 # loaded: the prebuilt binary, needing no library beyond glibc, libstdc++ and libgcc_s (ldd), and no OpenBLAS
-# mapped into the process. Runs `ann-seg train --iters 2` too once the package has that command.
+# mapped into the process. Once the package has a train command, the README's section must run
+# `npx ann-seg train --iters 2`, and so this test does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$SECONDS
@@ -60,9 +61,10 @@ fi
   if (blas.length) { console.error('package-test: mapped into the process:', blas); process.exit(1); }
 ")
 
-if (cd "$project" && PATH="$tmp/bin" npx ann-seg --help | grep -q '^  train '); then
-  (cd "$project" && PATH="$tmp/bin" npx ann-seg train --iters 2)
-else
-  echo "package-test: this package has no train command yet"
+# Once the package has a train command, the README's install section must run it (above).
+help=$(cd "$project" && PATH="$tmp/bin" npx ann-seg --help)
+if grep -q '^  train ' <<<"$help" && ! grep -q '^npx ann-seg train --iters 2' <<<"$commands"; then
+  echo "package-test: ann-seg has a train command: add 'npx ann-seg train --iters 2' to the README's install section" >&2
+  exit 1
 fi
 echo "package-test: passed in $((SECONDS - start)) s"
