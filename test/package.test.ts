@@ -57,7 +57,7 @@ describe('ann-seg info', () => {
     const forced = info({ OPENBLAS_CORETYPE: 'Nehalem' });
     expect(forced.status, forced.err).toBe(0);
     expect(forced.out).toMatch(/\n {2}blas: {4}Nehalem core;/);
-    expect(forced.out).toMatch(/\n {11}note: OPENBLAS_CORETYPE=Nehalem holds OpenBLAS at SSE; this CPU has AVX/);
+    expect(forced.out).toMatch(/\n {2}note: {4}OPENBLAS_CORETYPE=Nehalem holds OpenBLAS at SSE; this CPU has AVX/);
     const free = info({ OPENBLAS_CORETYPE: undefined });
     expect(free.status, free.err).toBe(0);
     expect(free.out).not.toContain('note:');

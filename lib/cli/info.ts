@@ -61,8 +61,6 @@ function nativeInfo(): number {
     `  why:     ${o.reason}`,
     `  blas:    ${i.blasCore} core; ${i.blasConfig.trim()}; ${i.blas}`,
   ];
-  const note = blasCoreNote(i.blasCore);
-  if (note) lines.push(`           note: ${note}`);
   const threads = process.env.ANN_SEG_NUM_THREADS ? `ANN_SEG_NUM_THREADS=${process.env.ANN_SEG_NUM_THREADS}` : 'all cores';
   lines.push(`  threads: ${i.threads} (${threads})`);
   // simdLevels comes with ANN_SEG_SIMD (the levels this CPU can run); older binaries lack it.
@@ -71,6 +69,8 @@ function nativeInfo(): number {
   lines.push(`  simd:    ${i.simd} (${simdFrom}${Array.isArray(levels) ? `; this CPU runs ${levels.join(', ')}` : ''})`);
   // Every step the loader passes over is the CUDA binary's (ANN_SEG_ADDON is never passed over).
   lines.push(`  cuda:    ${[i.cuda, ...o.skipped].join('; ')}`);
+  const note = blasCoreNote(i.blasCore);
+  if (note) lines.push(`  note:    ${note}`);
   console.log(lines.join('\n'));
   return 0;
 }

@@ -17,8 +17,9 @@ export const CUDA_PACKAGE = `@ann-seg/cuda-${process.platform}-${process.arch}`;
 /** Files whose presence means an NVIDIA driver is installed: the kernel module's, its control device, WSL2's GPU. */
 export const DRIVER_FILES = ['/proc/driver/nvidia/version', '/dev/nvidiactl', '/dev/dxg'];
 
+// npm rebuild reruns the install script, node-gyp-build, which compiles unless a prebuild loads.
 export const BUILD_FROM_SOURCE =
-  'apt-get install -y g++ make python3 libopenblas-dev && npm rebuild ann-seg --build-from-source';
+  'apt-get install -y g++ make python3 libopenblas-dev && npm rebuild ann-seg';
 
 export interface AddonOrigin {
   slot: 'ANN_SEG_ADDON' | 'cuda' | 'cpu';
