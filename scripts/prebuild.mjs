@@ -42,7 +42,12 @@ if (process.argv.includes('--if-stale') && existsSync(binary) && existsSync(stam
 }
 
 // Progress goes to stderr, so `npm pack --json` (whose prepack runs this) keeps a clean stdout.
-execFileSync('prebuildify', ['--napi', '--strip', '--tag-libc'], { cwd: root, stdio: ['ignore', 2, 2] });
+// JOBS=max: node-gyp compiles on every core (prebuildify runs it serially otherwise).
+execFileSync('prebuildify', ['--napi', '--strip', '--tag-libc'], {
+  cwd: root,
+  stdio: ['ignore', 2, 2],
+  env: { ...process.env, JOBS: process.env.JOBS ?? 'max' },
+});
 if (!existsSync(binary)) throw new Error(`prebuild: prebuildify did not write ${binary}`);
 
 const needed = [...execFileSync('readelf', ['-d', binary], { encoding: 'utf8' }).matchAll(/\(NEEDED\)\s+Shared library: \[(.+)\]/g)].map((m) => m[1]);
