@@ -1,6 +1,7 @@
-// Draws docs/synthetic-samples.png: a few scenes of the embedded dataset (top row), their masks in
-// the class palette (middle row) and one training crop of each (bottom row: scale, crop with ignore
-// padding in white, flip, brightness). Run: npx tsx scripts/synthetic-samples.ts [out.png]
+// Draws docs/synthetic-samples.png: a few validation scenes of the embedded dataset (top row), their
+// masks in the class palette (middle row) and one 64 x 64 training crop of each with its mask (bottom
+// row: random scale, crop with ignore padding shown white, flip, brightness).
+// Run: npx tsx scripts/synthetic-samples.ts [out.png]
 import sharp from 'sharp';
 
 import { augment, synthetic, SYNTHETIC_CLASSES, SYNTHETIC_PALETTE, type RawSample } from '../lib/data/index.js';
@@ -20,16 +21,17 @@ function colourMask(s: RawSample): Uint8Array {
   return rgb;
 }
 
-async function tile(rgb: Uint8Array, h: number, w: number): Promise<Buffer> {
+async function tile(rgb: Uint8Array, h: number, w: number, zoom = ZOOM): Promise<Buffer> {
   return sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
-    .resize(w * ZOOM, h * ZOOM, { kernel: 'nearest' })
+    .resize(Math.round(w * zoom), Math.round(h * zoom), { kernel: 'nearest' })
     .png()
     .toBuffer();
 }
 
 const ds = synthetic({ split: 'val' });
 const size = ds.height * ZOOM;
-const rows = 3;
+const rows = 2;
+const cropRow = (size - GAP) / 2;
 const legendHeight = 28;
 const composites: sharp.OverlayOptions[] = [];
 for (let k = 0; k < COUNT; k++) {
@@ -38,20 +40,19 @@ for (let k = 0; k < COUNT; k++) {
   const left = GAP + k * (size + GAP);
   composites.push({ input: await tile(s.image, s.height, s.width), left, top: GAP });
   composites.push({ input: await tile(colourMask(s), s.height, s.width), left, top: 2 * GAP + size });
-  const cropTile = await tile(crop.image, 64, 64);
-  const maskTile = await tile(colourMask(crop), 64, 64);
-  composites.push({ input: cropTile, left, top: 3 * GAP + 2 * size });
-  composites.push({ input: await sharp(maskTile).resize(32 * ZOOM, 32 * ZOOM, { kernel: 'nearest' }).toBuffer(), left: left + 64 * ZOOM + 2, top: 3 * GAP + 2 * size });
+  const half = (size - GAP) / 2 / 64;
+  composites.push({ input: await tile(crop.image, 64, 64, half), left, top: 3 * GAP + 2 * size });
+  composites.push({ input: await tile(colourMask(crop), 64, 64, half), left: left + (size + GAP) / 2, top: 3 * GAP + 2 * size });
 }
 const width = GAP + COUNT * (size + GAP);
-const height = 3 * GAP + rows * size + legendHeight + GAP;
+const height = 4 * GAP + rows * size + cropRow + legendHeight;
 const legend = SYNTHETIC_CLASSES.map((name, c) => {
-  const x = 10 + c * 140;
+  const x = 10 + c * 150;
   const [r, g, b] = SYNTHETIC_PALETTE[c];
   return `<rect x="${x}" y="6" width="16" height="16" fill="rgb(${r},${g},${b})"/><text x="${x + 22}" y="19" font-family="sans-serif" font-size="14">${name}</text>`;
 }).join('');
 const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${legendHeight}"><rect width="100%" height="100%" fill="white"/>${legend}</svg>`);
-composites.push({ input: svg, left: 0, top: 3 * GAP + rows * size });
+composites.push({ input: svg, left: 0, top: 4 * GAP + rows * size + cropRow });
 await sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })
   .composite(composites)
   .png()

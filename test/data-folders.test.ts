@@ -221,6 +221,16 @@ describe('bad folders and files', () => {
     );
   });
 
+  it('refuses a palette mask and a 16-bit mask, naming the file', async () => {
+    const root = folder();
+    await plain(root);
+    const file = join(root, 'masks', 'img1.png');
+    await sharp(Buffer.from(rgb(10, 14, 1)), { raw: { width: 14, height: 10, channels: 3 } }).png({ palette: true }).toFile(file);
+    await expect(openDataset(root).get(0)).rejects.toThrow(`${file}: a mask must be an 8-bit single-channel image of class ids, got a palette image`);
+    await sharp(Buffer.from(ids(10, 14, 3, 1)), { raw: { width: 14, height: 10, channels: 1 } }).toColourspace('grey16').png().toFile(file);
+    await expect(openDataset(root).get(0)).rejects.toThrow(`${file}: a mask must be an 8-bit single-channel image of class ids, got 1 channels (ushort)`);
+  });
+
   it('refuses an index out of range', async () => {
     const root = folder();
     await plain(root);

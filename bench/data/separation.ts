@@ -5,6 +5,7 @@
 // not a test.
 //   npx tsx bench/data/separation.ts [--variants baseline,full] [--seeds 1,2] [--iters 300] [--batch 8]
 //       [--crop 64] [--lr 0.02] [--width 0.25] [--key 16] [--value 32] [--context 64] [--aux 32] [--val 100]
+//       [--size 96] [--cast 40] [--spread 12]
 import { parseArgs } from 'node:util';
 
 import { data, models, noGrad, optim, tidy } from '../../lib/index.js';
@@ -25,6 +26,8 @@ const { values: a } = parseArgs({
     aux: { type: 'string', default: '32' },
     val: { type: 'string', default: '100' },
     size: { type: 'string', default: '96' },
+    cast: { type: 'string', default: String(data.DEFAULT_CAST) },
+    spread: { type: 'string', default: String(data.DEFAULT_CAST_SPREAD) },
   },
 });
 const num = (s: string) => Number(s);
@@ -69,7 +72,8 @@ function evaluate(model: models.ANNModel, val: data.SyntheticDataset): { acc: nu
   return { acc: diag / total, miou: iou.reduce((s, v) => s + v, 0) / K, iou };
 }
 
-const val = data.synthetic({ split: 'val', length: num(a.val), seed: 0, height: num(a.size), width: num(a.size) });
+const castOptions = { cast: num(a.cast), castSpread: num(a.spread) };
+const val = data.synthetic({ split: 'val', length: num(a.val), seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
 const rows: string[] = [];
 for (const variant of a.variants.split(',') as models.ANNVariant[]) {
   for (const seed of a.seeds.split(',').map(num)) {
@@ -87,7 +91,7 @@ for (const variant of a.variants.split(',') as models.ANNVariant[]) {
     model.train();
     const opt = new optim.SGD(model.parameters(), { lr: num(a.lr), momentum: 0.9, weightDecay: 5e-4 });
     const sched = new optim.PolyLR(opt, { maxIters: iters });
-    const train = data.synthetic({ split: 'train', seed: 0, height: num(a.size), width: num(a.size) });
+    const train = data.synthetic({ split: 'train', seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
     const loader = new data.DataLoader(train, { batchSize: num(a.batch), crop: num(a.crop), seed });
     const t0 = performance.now();
     let wait = 0;

@@ -1,20 +1,29 @@
 // The embedded dataset: scenes drawn from a seed, where one pair of classes is decided by a cue far
 // from the object and the others by local appearance. It stands in for Cityscapes on a CPU: small,
-// free, and it separates the models the paper's Table 6 separates (see bench/data/RESULTS.md).
+// free, deterministic. Whether it separates the paper's Table 6 rows is measured, not assumed: see
+// bench/data/RESULTS.md (at 300-1000 iterations it does NOT yet).
 //
-// A scene (all of it grey except the markers):
-//   background  grey Voronoi blotches (levels 70..160) with pixel noise
-//   stripes     an object (disc or square) filled with high-contrast stripes       -> local texture
-//   checks      an object filled with a checkerboard                               -> local texture
-//   marker-red  small saturated squares, all red or all blue in one scene          -> local colour
+// A scene has one colour, red or blue:
+//   background   Voronoi blotches (grey levels 70..160, pixel noise), each tinted towards the
+//                scene's colour (`cast` levels on the red-blue axis, `castSpread` from blotch to blotch)
+//   stripes      a disc or square of high-contrast stripes                      -> local texture
+//   checks       a disc or square of a checkerboard                             -> local texture
+//   marker-red   small saturated squares in the scene's colour                  -> local colour
 //   marker-blue
-//   token-red   plain bright objects with a dark rim, in a scene whose markers are red
-//   token-blue  the same plain objects, in a scene whose markers are blue
-// A token's pixels and its neighbourhood are drawn the same way in both scenes, and no marker lies
-// within TOKEN_CLEARANCE x min(H, W) of a token's edge: telling token-red from token-blue needs
-// information from far across the image, which a local receptive field does not have and a
-// non-local block (APNB, AFNB) passes in one step. Markers are scattered over the whole image, so a
-// random scale-and-crop almost always keeps some of them.
+//   token-red    plain bright discs or squares with a dark rim, in a red scene  -> the scene's cast
+//   token-blue   the same objects in a blue scene                               -> the scene's cast
+// Around each token a halo TOKEN_CLEARANCE x min(H, W) wide stays grey and holds no marker, so what
+// a local receptive field sees of a token is the same in both kinds of scene: only information from
+// beyond the halo, pooled over the image, tells token-red from token-blue (what APNB's and AFNB's
+// pooled anchors hand every pixel in one step). The cast covers the whole background, so a random
+// scale-and-crop keeps it (sparse markers alone did not: most training crops holding a token held
+// no marker).
+//
+// Small preset used for the measurements (bench/data/RESULTS.md), provisional for `ann-seg train`:
+//   models.ANN({ depth: 18, width: 0.25, numClasses: 7, keyChannels: 16, valueChannels: 32,
+//                contextChannels: 64, auxChannels: 32 }), crop 64, batch 8, SGD lr 0.05 momentum 0.9
+//   wd 5e-4, poly 0.9; scenes 96 x 96 (train 2000, val 200). About 115-160 ms per iteration on 2
+//   idle cores (baseline / full), so 10 minutes hold about 2500-3000 iterations with evaluation.
 import { Generator } from '../random.js';
 import { generatorAt, randInt, randUniform, STREAM } from './seed.js';
 import type { RawSample, SegDataset } from './types.js';
@@ -39,10 +48,22 @@ const MARKER_BLUE = 4;
 const TOKEN_RED = 5;
 const TOKEN_BLUE = 6;
 
-/** The least distance from a token's edge to any marker, as a fraction of min(H, W). */
-export const TOKEN_CLEARANCE = 0.1;
+/** The width of the grey halo around each token, free of tint and markers, as a fraction of min(H, W). */
+export const TOKEN_CLEARANCE = 0.12;
 
-export interface SyntheticOptions {
+/** The scene's colour cast (red-blue axis, 8-bit levels) and its spread from blotch to blotch. */
+export const DEFAULT_CAST = 40;
+export const DEFAULT_CAST_SPREAD = 12;
+
+/** How strongly the background carries the scene's colour. */
+export interface CastOptions {
+  /** Mean tint of a blotch, in 8-bit levels on the red-blue axis (default DEFAULT_CAST). */
+  cast?: number;
+  /** Standard deviation of the tint from blotch to blotch (default DEFAULT_CAST_SPREAD). */
+  castSpread?: number;
+}
+
+export interface SyntheticOptions extends CastOptions {
   /** Scenes are a pure function of (seed, split, index). Default 0. */
   seed?: number;
   /** 'train' and 'val' draw from different streams of the same seed. Default 'train'. */
@@ -52,6 +73,11 @@ export interface SyntheticOptions {
   /** Scene size; default 96 x 96 (at least 32 each). */
   height?: number;
   width?: number;
+  /**
+   * Keep drawn scenes in memory (default true): from the second epoch on a scene costs nothing.
+   * 2000 scenes of 96 x 96 hold 74 MB.
+   */
+  cache?: boolean;
 }
 
 type Shape = { kind: 'disc' | 'square'; cx: number; cy: number; r: number };
@@ -65,7 +91,7 @@ function positiveInt(name: string, value: number, min: number): number {
 function depthInside(s: Shape, x: number, y: number): number {
   const dx = x + 0.5 - s.cx;
   const dy = y + 0.5 - s.cy;
-  return s.kind === 'disc' ? s.r - Math.hypot(dx, dy) : s.r - Math.max(Math.abs(dx), Math.abs(dy));
+  return s.kind === 'disc' ? s.r - Math.sqrt(dx * dx + dy * dy) : s.r - Math.max(Math.abs(dx), Math.abs(dy));
 }
 
 class Canvas {
@@ -86,16 +112,17 @@ class Canvas {
     this.label[i] = cls;
   }
 
-  /** Calls paint(i, x, y, depth) for each pixel inside the shape. */
-  fill(s: Shape, paint: (i: number, x: number, y: number, depth: number) => void): void {
-    const x0 = Math.max(0, Math.floor(s.cx - s.r));
-    const x1 = Math.min(this.width - 1, Math.ceil(s.cx + s.r));
-    const y0 = Math.max(0, Math.floor(s.cy - s.r));
-    const y1 = Math.min(this.height - 1, Math.ceil(s.cy + s.r));
+  /** Calls paint(i, x, y, depth) for each pixel whose depth inside the shape exceeds -margin. */
+  fill(s: Shape, paint: (i: number, x: number, y: number, depth: number) => void, margin = 0): void {
+    const reach = (s.kind === 'square' ? s.r * Math.SQRT2 : s.r) + margin;
+    const x0 = Math.max(0, Math.floor(s.cx - reach));
+    const x1 = Math.min(this.width - 1, Math.ceil(s.cx + reach));
+    const y0 = Math.max(0, Math.floor(s.cy - reach));
+    const y1 = Math.min(this.height - 1, Math.ceil(s.cy + reach));
     for (let y = y0; y <= y1; y++)
       for (let x = x0; x <= x1; x++) {
         const d = depthInside(s, x, y);
-        if (d > 0) paint(y * this.width + x, x, y, d);
+        if (d > -margin) paint(y * this.width + x, x, y, d);
       }
   }
 }
@@ -108,8 +135,12 @@ function noise(g: Generator, amplitude: number): number {
   return (g.nextUint32() * (2 / 4294967296) - 1) * amplitude;
 }
 
-/** Grey Voronoi blotches on a jittered grid (each pixel looks at the 3 x 3 cells around its own). */
-function paintBackground(c: Canvas, g: Generator, m: number): void {
+/**
+ * Voronoi blotches on a jittered grid (each pixel looks at the 3 x 3 cells around its own), grey
+ * levels 70..160, each tinted along the red-blue axis by sign x cast + castSpread x N(0, 1), except
+ * where `neutral` says (the halo around tokens), which stays grey.
+ */
+function paintBackground(c: Canvas, g: Generator, m: number, sign: number, neutral: Uint8Array, cast: number, castSpread: number): void {
   const cell = Math.max(4, Math.round(m / 8));
   // One ring of cells beyond the image on every side, so the 3 x 3 search needs no bounds checks.
   const gw = Math.ceil(c.width / cell) + 2;
@@ -117,12 +148,14 @@ function paintBackground(c: Canvas, g: Generator, m: number): void {
   const sx = new Float64Array(gw * gh);
   const sy = new Float64Array(gw * gh);
   const level = new Float64Array(gw * gh);
+  const tint = new Float64Array(gw * gh);
   for (let j = 0; j < gh; j++)
     for (let i = 0; i < gw; i++) {
       const k = j * gw + i;
       sx[k] = (i - 1 + g.uniform()) * cell;
       sy[k] = (j - 1 + g.uniform()) * cell;
       level[k] = randUniform(g, 70, 160);
+      tint[k] = sign * cast + castSpread * g.normal();
     }
   for (let y = 0; y < c.height; y++) {
     const cj = Math.floor(y / cell) + 1;
@@ -131,7 +164,7 @@ function paintBackground(c: Canvas, g: Generator, m: number): void {
       const ci = Math.floor(x / cell) + 1;
       const px = x + 0.5;
       let best = Infinity;
-      let v = 0;
+      let nearest = 0;
       for (let j = cj - 1; j <= cj + 1; j++)
         for (let k = j * gw + ci - 1, end = k + 3; k < end; k++) {
           const dx = px - sx[k];
@@ -139,11 +172,12 @@ function paintBackground(c: Canvas, g: Generator, m: number): void {
           const d = dx * dx + dy * dy;
           if (d < best) {
             best = d;
-            v = level[k];
+            nearest = k;
           }
         }
-      const n = v + noise(g, 10);
-      c.put(y * c.width + x, n, n, n, BACKGROUND);
+      const n = level[nearest] + noise(g, 10);
+      const t = neutral[y * c.width + x] ? 0 : tint[nearest];
+      c.put(y * c.width + x, n + t, n, n - t, BACKGROUND);
     }
   }
 }
@@ -166,17 +200,23 @@ function place(g: Generator, c: Canvas, placed: Shape[], r: number, gap: (other:
 }
 
 /** Scene `index` of the stream for (seed, split): a pure function of its arguments. */
-export function syntheticScene(seed: number, split: 'train' | 'val', index: number, height: number, width: number): RawSample {
+export function syntheticScene(
+  seed: number,
+  split: 'train' | 'val',
+  index: number,
+  height: number,
+  width: number,
+  { cast = DEFAULT_CAST, castSpread = DEFAULT_CAST_SPREAD }: CastOptions = {},
+): RawSample {
   const g = generatorAt(seed, split === 'train' ? STREAM.trainScenes : STREAM.valScenes, index);
   const c = new Canvas(height, width);
   const m = Math.min(height, width);
-  paintBackground(c, g, m);
-
   const red = g.uniform() < 0.5;
+
   const placed: Shape[] = [];
   const objects: { shape: Shape; cls: number }[] = [];
   const kinds = [
-    ...Array<number>(randInt(g, 2, 3)).fill(TOKEN_RED),
+    ...Array<number>(randInt(g, 1, 2)).fill(TOKEN_RED),
     ...Array<number>(randInt(g, 1, 2)).fill(STRIPES),
     ...Array<number>(randInt(g, 1, 2)).fill(CHECKS),
   ];
@@ -186,15 +226,18 @@ export function syntheticScene(seed: number, split: 'train' | 'val', index: numb
     placed.push(s);
     objects.push({ shape: s, cls });
   }
-  const tokens = new Set(objects.filter((o) => o.cls === TOKEN_RED).map((o) => o.shape));
-  const clearance = TOKEN_CLEARANCE * m;
+  const tokens = objects.filter((o) => o.cls === TOKEN_RED).map((o) => o.shape);
+  const halo = TOKEN_CLEARANCE * m;
   const markers: Shape[] = [];
-  const nMarkers = randInt(g, 16, 22);
+  const nMarkers = randInt(g, 4, 6);
   for (let k = 0; k < nMarkers; k++) {
-    const a = Math.max(1.5, randUniform(g, 0.022, 0.032) * m);
-    const s = place(g, c, [...placed, ...markers], a, (o) => (tokens.has(o) ? clearance : 2), 'square');
+    const a = randUniform(g, 0.04, 0.055) * m;
+    const s = place(g, c, [...placed, ...markers], a, (o) => (tokens.includes(o) ? halo : 2), 'square');
     if (s) markers.push(s);
   }
+  const neutral = new Uint8Array(height * width);
+  for (const t of tokens) c.fill(t, (i) => (neutral[i] = 1), halo);
+  paintBackground(c, g, m, red ? 1 : -1, neutral, cast, castSpread);
 
   const period = Math.max(4, Math.round(0.07 * m));
   for (const { shape, cls } of objects) {
@@ -239,8 +282,10 @@ export class SyntheticDataset implements SegDataset {
   readonly split: 'train' | 'val';
   readonly height: number;
   readonly width: number;
+  readonly castOptions: Required<CastOptions>;
+  readonly #cache: Map<number, RawSample> | null;
 
-  constructor({ seed = 0, split = 'train', length, height = 96, width = 96 }: SyntheticOptions = {}) {
+  constructor({ seed = 0, split = 'train', length, height = 96, width = 96, cache = true, cast = DEFAULT_CAST, castSpread = DEFAULT_CAST_SPREAD }: SyntheticOptions = {}) {
     if (split !== 'train' && split !== 'val') throw new Error(`synthetic dataset: split must be 'train' or 'val', got ${JSON.stringify(split)}`);
     this.seed = positiveInt('seed', seed, 0);
     this.split = split;
@@ -248,13 +293,26 @@ export class SyntheticDataset implements SegDataset {
     this.height = positiveInt('height', height, 32);
     this.width = positiveInt('width', width, 32);
     this.name = `synthetic(${split}, seed ${seed}, ${this.length} x ${this.height}x${this.width})`;
+    if (typeof cache !== 'boolean') throw new Error(`synthetic dataset: cache must be true or false, got ${JSON.stringify(cache)}`);
+    this.#cache = cache ? new Map() : null;
+    for (const [name, v] of [
+      ['cast', cast],
+      ['castSpread', castSpread],
+    ] as const)
+      if (typeof v !== 'number' || !(v >= 0 && v <= 128)) throw new Error(`synthetic dataset: ${name} must be a number in [0, 128], got ${JSON.stringify(v)}`);
+    this.castOptions = { cast, castSpread };
   }
 
-  /** Scene `index`, synchronously. */
+  /** Scene `index`, synchronously. Callers must not write into the returned arrays (they may be cached). */
   sample(index: number): RawSample {
     if (!Number.isSafeInteger(index) || index < 0 || index >= this.length)
       throw new Error(`${this.name}: index ${index} is out of range [0, ${this.length})`);
-    return syntheticScene(this.seed, this.split, index, this.height, this.width);
+    let scene = this.#cache?.get(index);
+    if (!scene) {
+      scene = syntheticScene(this.seed, this.split, index, this.height, this.width, this.castOptions);
+      this.#cache?.set(index, scene);
+    }
+    return scene;
   }
 
   get(index: number): Promise<RawSample> {
