@@ -12,7 +12,7 @@ import type { EvalLogLine, TrainLogLine } from '../lib/train/run-folder.js';
 const dir = mkdtempSync(join(tmpdir(), 'ann-seg-report-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const MODEL = { depth: 18, width: 0.0625, keyChannels: 8, valueChannels: 8, contextChannels: 16, auxChannels: 8, numClasses: SYNTHETIC_CLASSES.length, seed: 2 };
+const MODEL: models.ANNConfig & { numClasses: number } = { depth: 18, width: 0.0625, keyChannels: 8, valueChannels: 8, contextChannels: 16, auxChannels: 8, numClasses: SYNTHETIC_CLASSES.length, seed: 2 };
 
 function makeRun(name: string, { evals = true, checkpoint = true, numClasses = MODEL.numClasses } = {}): string {
   const run = join(dir, name);

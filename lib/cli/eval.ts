@@ -8,62 +8,19 @@ import type { SegDataset } from '../data/types.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { runConfigOf } from '../train/class-names.js';
 import { evaluate, type EvaluateResult } from '../train/evaluate.js';
-import { resolveInference, type InferenceOptions } from '../train/inference.js';
 import { openDatasets } from '../train/session.js';
-import { numberOption, parseCommandArgs, stringOption, UsageError, type Command, type Parsed } from './args.js';
+import { numberOption, parseCommandArgs, stringOption, UsageError, type Command } from './args.js';
 import { checkpointArg, describeModel, loadModelArg, type CheckpointArg } from './checkpoint-arg.js';
+import { describeInference, INFERENCE_OPTIONS, inferenceFlags } from './inference-args.js';
 
 const OPTIONS = {
   checkpoint: { type: 'string' },
   data: { type: 'string' },
   split: { type: 'string' },
-  flip: { type: 'boolean' },
-  scales: { type: 'string' },
-  mode: { type: 'string' },
-  crop: { type: 'string' },
-  stride: { type: 'string' },
+  ...INFERENCE_OPTIONS,
   limit: { type: 'string' },
   json: { type: 'string' },
 } as const;
-
-/** '0.75,1,1.25' -> [0.75, 1, 1.25]; anything else is a usage error naming the flag. */
-export function parseScales(text: string): number[] {
-  const parts = text.split(',').map((s) => s.trim());
-  const scales = parts.map(Number);
-  if (parts.some((s) => s === '') || !scales.every((s) => Number.isFinite(s) && s > 0))
-    throw new UsageError(`--scales must be a comma-separated list of positive numbers (e.g. 0.75,1,1.25), got '${text}'`);
-  return scales;
-}
-
-/** The inference flags shared by eval and predict. */
-export function inferenceFlags(values: Parsed['values']): InferenceOptions {
-  const mode = stringOption(values, 'mode') ?? 'whole';
-  if (mode !== 'whole' && mode !== 'slide') throw new UsageError(`--mode must be 'whole' or 'slide', got '${mode}'`);
-  const crop = numberOption(values, 'crop', { integer: true, min: 8 });
-  const stride = numberOption(values, 'stride', { integer: true, min: 1 });
-  if (mode === 'slide' && crop === undefined) throw new UsageError('--mode slide needs --crop (the window size in pixels)');
-  if (mode === 'whole' && (crop !== undefined || stride !== undefined)) throw new UsageError('--crop and --stride go with --mode slide');
-  const scalesText = stringOption(values, 'scales');
-  const options: InferenceOptions = {
-    mode,
-    flip: values.flip === true,
-    scales: scalesText === undefined ? [1] : parseScales(scalesText),
-    ...(crop === undefined ? {} : { crop }),
-    ...(stride === undefined ? {} : { stride }),
-  };
-  try {
-    resolveInference(options);
-  } catch (err) {
-    throw new UsageError((err as Error).message.replace(/^inference: /, ''));
-  }
-  return options;
-}
-
-/** One line saying how images are inferred. */
-export function describeInference(o: InferenceOptions): string {
-  const how = o.mode === 'slide' ? `sliding ${o.crop}px windows${o.stride ? ` every ${o.stride}px` : ''}` : 'whole image';
-  return `${how}, scales ${(o.scales ?? [1]).join(', ')}${o.flip ? ', + flip' : ''}`;
-}
 
 /** The validation data --data names: the embedded split (the checkpoint's run's, if known) or a folder. */
 async function openEvalData(data: string, split: string | undefined, checkpoint: CheckpointArg): Promise<SegDataset> {

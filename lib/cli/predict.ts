@@ -9,16 +9,12 @@ import { predictMask } from '../train/inference.js';
 import { colorize, encodePng, overlay } from '../train/overlay.js';
 import { numberOption, parseCommandArgs, stringOption, UsageError, type Command } from './args.js';
 import { checkpointArg, describeModel, loadModelArg } from './checkpoint-arg.js';
-import { describeInference, inferenceFlags } from './eval.js';
+import { describeInference, INFERENCE_OPTIONS, inferenceFlags } from './inference-args.js';
 
 const OPTIONS = {
   checkpoint: { type: 'string' },
   out: { type: 'string' },
-  flip: { type: 'boolean' },
-  scales: { type: 'string' },
-  mode: { type: 'string' },
-  crop: { type: 'string' },
-  stride: { type: 'string' },
+  ...INFERENCE_OPTIONS,
   alpha: { type: 'string' },
 } as const;
 

@@ -222,14 +222,20 @@ export async function predictionGridSpec(
       });
     rows.push({ title: { text: t.name, anchor: 'start', fontSize: 11, fontWeight: 'normal' }, hconcat: cells });
   }
+  // The colour key: a legend only (the chart it belongs to draws nothing).
   const key = {
-    width: { step: 18 },
-    height: 14,
+    width: tileWidth,
+    height: 1,
     data: { values: classes.map((c) => ({ class: c })) },
-    mark: { type: 'rect' },
+    mark: { type: 'square', opacity: 0 },
     encoding: {
-      x: { field: 'class', type: 'nominal', sort: null, title: null, axis: { labelAngle: -40, domain: false, ticks: false } },
-      color: { field: 'class', type: 'nominal', legend: null, scale: { domain: [...classes], range: palette.slice(0, classes.length).map(hex) } },
+      color: {
+        field: 'class',
+        type: 'nominal',
+        title: null,
+        scale: { domain: [...classes], range: palette.slice(0, classes.length).map(hex) },
+        legend: { orient: 'bottom', direction: 'horizontal', columns: Math.min(classes.length, 7), symbolType: 'square', symbolSize: 160, symbolOpacity: 1, labelFontSize: 12 },
+      },
     },
   };
   return { title: 'Predictions', vconcat: [...rows, key], config: { view: { stroke: null }, concat: { spacing: 8 } } } as TopLevelSpec;
