@@ -21,6 +21,18 @@ export class Generator {
     if (this.#s.every((v) => v === 0)) this.#s[0] = 1;
   }
 
+  /** The internal state (four 32-bit words): with setState, a resumed run draws the same numbers. */
+  getState(): number[] {
+    return [...this.#s];
+  }
+
+  setState(state: readonly number[]): void {
+    if (!Array.isArray(state) || state.length !== 4 || !state.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffffffff))
+      throw new Error(`Generator.setState: expected 4 unsigned 32-bit integers, got ${JSON.stringify(state)}`);
+    if (state.every((v) => v === 0)) throw new Error('Generator.setState: the all-zero state is not a valid xoshiro128** state');
+    this.#s.set(state);
+  }
+
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
     const s = this.#s;

@@ -1,10 +1,18 @@
 // The `ann-seg` command line: one module per command, each with its own --help; this file only
 // dispatches and turns usage errors into one line and exit status 2.
 import { UsageError, type Command } from './args.js';
+import { ablateCommand } from './ablate.js';
 import { bench } from './bench.js';
+import { evalCommand } from './eval.js';
 import { info } from './info.js';
+import { predictCommand } from './predict.js';
+import { trainCommand } from './train.js';
 
 const COMMANDS: Record<string, Command> = {
+  train: trainCommand,
+  ablate: ablateCommand,
+  eval: evalCommand,
+  predict: predictCommand,
   info,
   bench,
 };

@@ -2,7 +2,10 @@
 // decoded examples in their stored form (8-bit RGB, 8-bit class ids); augmentation and
 // normalisation happen in the loader, seeded, so any dataset trains the same way.
 
-/** One decoded example: RGB interleaved [H, W, 3] and class ids [H, W] (255 = ignore). */
+/**
+ * One decoded example: RGB interleaved [H, W, 3] and class ids [H, W] (255 = ignore). Treat the
+ * arrays as read-only: a dataset may hand out the same arrays again (the synthetic one caches).
+ */
 export interface RawSample {
   image: Uint8Array;
   label: Uint8Array;

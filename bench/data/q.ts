@@ -1,0 +1,18 @@
+import { data } from '../../lib/index.js';
+import { Generator } from '../../lib/random.js';
+const ds = data.synthetic();
+const N = 400;
+for (let i = 0; i < N; i++) ds.sample(i);
+let t = performance.now();
+const ss = [];
+for (let i = 0; i < N; i++) ss.push(ds.sample(i));
+const scene = (performance.now() - t) / N;
+const g = new Generator(1);
+t = performance.now();
+const crops = ss.map((s) => data.augment(s, [64, 64], g));
+const aug = (performance.now() - t) / N;
+t = performance.now();
+const out = new Float32Array(3 * 64 * 64);
+for (const c of crops) data.normalizeInto(c.image, 64, 64, out);
+const norm = (performance.now() - t) / N;
+console.log(`scene ${scene.toFixed(3)} ms, augment ${aug.toFixed(3)} ms, normalise ${norm.toFixed(3)} ms per example`);

@@ -1,0 +1,125 @@
+// Does the embedded dataset separate the models the paper's Table 6 separates? Trains each variant
+// with a bare loop (the library only: models.ANN, models.annLoss, optim.SGD + PolyLR, data.DataLoader)
+// for a fixed budget and seeds, and prints val pixel accuracy, mIoU and the two context-decided
+// classes' IoU. A record of how the dataset and the small preset were chosen (bench/data/RESULTS.md),
+// not a test.
+//   npx tsx bench/data/separation.ts [--variants baseline,full] [--seeds 1,2] [--iters 300] [--batch 8]
+//       [--crop 64] [--lr 0.02] [--width 0.25] [--key 16] [--value 32] [--context 64] [--aux 32] [--val 100]
+//       [--size 96] [--cast 40] [--spread 12]
+import { parseArgs } from 'node:util';
+
+import { data, models, noGrad, optim, tidy } from '../../lib/index.js';
+
+const { values: a } = parseArgs({
+  options: {
+    variants: { type: 'string', default: 'baseline,full' },
+    seeds: { type: 'string', default: '1,2' },
+    iters: { type: 'string', default: '300' },
+    batch: { type: 'string', default: '8' },
+    crop: { type: 'string', default: '64' },
+    lr: { type: 'string', default: '0.02' },
+    width: { type: 'string', default: '0.25' },
+    depth: { type: 'string', default: '18' },
+    key: { type: 'string', default: '16' },
+    value: { type: 'string', default: '32' },
+    context: { type: 'string', default: '64' },
+    aux: { type: 'string', default: '32' },
+    val: { type: 'string', default: '100' },
+    size: { type: 'string', default: '96' },
+    cast: { type: 'string', default: String(data.DEFAULT_CAST) },
+    spread: { type: 'string', default: String(data.DEFAULT_CAST_SPREAD) },
+  },
+});
+const num = (s: string) => Number(s);
+const iters = num(a.iters);
+const K = data.SYNTHETIC_CLASSES.length;
+
+function evaluate(model: models.ANNModel, val: data.SyntheticDataset): { acc: number; miou: number; iou: number[] } {
+  const conf = new Float64Array(K * K);
+  model.eval();
+  for (let start = 0; start < val.length; start += 10) {
+    const samples = Array.from({ length: Math.min(10, val.length - start) }, (_, i) => val.sample(start + i));
+    const logits = noGrad(() =>
+      tidy(() => {
+        const x = data.toInputTensor(samples);
+        return model.forward(x).main.toFloat32Array();
+      }),
+    );
+    const hw = val.height * val.width;
+    samples.forEach((s, b) => {
+      for (let p = 0; p < hw; p++) {
+        let best = 0;
+        for (let c = 1; c < K; c++) if (logits[(b * K + c) * hw + p] > logits[(b * K + best) * hw + p]) best = c;
+        conf[s.label[p] * K + best]++;
+      }
+    });
+  }
+  model.train();
+  let diag = 0;
+  let total = 0;
+  const iou: number[] = [];
+  for (let c = 0; c < K; c++) {
+    let row = 0;
+    let col = 0;
+    for (let d = 0; d < K; d++) {
+      row += conf[c * K + d];
+      col += conf[d * K + c];
+    }
+    diag += conf[c * K + c];
+    total += row;
+    iou.push(conf[c * K + c] / (row + col - conf[c * K + c]));
+  }
+  return { acc: diag / total, miou: iou.reduce((s, v) => s + v, 0) / K, iou };
+}
+
+const castOptions = { cast: num(a.cast), castSpread: num(a.spread) };
+const val = data.synthetic({ split: 'val', length: num(a.val), seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
+const rows: string[] = [];
+for (const variant of a.variants.split(',') as models.ANNVariant[]) {
+  for (const seed of a.seeds.split(',').map(num)) {
+    const model = models.ANN({
+      depth: num(a.depth) as models.ANNDepth,
+      width: num(a.width),
+      numClasses: K,
+      variant,
+      keyChannels: num(a.key),
+      valueChannels: num(a.value),
+      contextChannels: num(a.context),
+      auxChannels: num(a.aux),
+      seed,
+    });
+    model.train();
+    const opt = new optim.SGD(model.parameters(), { lr: num(a.lr), momentum: 0.9, weightDecay: 5e-4 });
+    const sched = new optim.PolyLR(opt, { maxIters: iters });
+    const train = data.synthetic({ split: 'train', seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
+    const loader = new data.DataLoader(train, { batchSize: num(a.batch), crop: num(a.crop), seed });
+    const t0 = performance.now();
+    let wait = 0;
+    let lossSum = 0;
+    for (let it = 0; it < iters; it++) {
+      const b = await loader.next();
+      wait += b.waitMs;
+      const loss = tidy(() => models.annLoss(model.forward(b.image), b.label));
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+      sched.step();
+      lossSum += loss.item();
+      loss.dispose();
+      b.dispose();
+      if ((it + 1) % 100 === 0) {
+        console.error(`${variant} seed ${seed} it ${it + 1} loss ${(lossSum / 100).toFixed(3)}`);
+        lossSum = 0;
+      }
+    }
+    const trainMs = performance.now() - t0;
+    await loader.close();
+    const e = evaluate(model, val);
+    const row = `${variant.padEnd(9)} seed ${seed}  acc ${(100 * e.acc).toFixed(1)}  mIoU ${(100 * e.miou).toFixed(1)}  IoU ${e.iou.map((v) => (100 * v).toFixed(0)).join('/')}  ${(trainMs / iters).toFixed(0)} ms/it, data ${((100 * wait) / trainMs).toFixed(1)}%`;
+    console.log(row);
+    rows.push(row);
+    opt.dispose();
+    model.dispose();
+  }
+}
+console.log(`\n${process.argv.slice(2).join(' ')}\n${rows.join('\n')}`);

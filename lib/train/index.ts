@@ -1,0 +1,23 @@
+// train: the training loop, its config and presets, checkpoints and the run folder.
+export { Trainer, readRunLog, readRunConfig, stopOnSignal } from './trainer.js';
+export type { BatchSource, EvalResult, TrainBatch, TrainerOptions, TrainResult } from './trainer.js';
+export { resolveTrainConfig, TRAIN_DEFAULTS } from './config.js';
+export { saveTrainCheckpoint, readTrainState, loadTrainCheckpoint, optimPath } from './checkpoint.js';
+export type { TrainState } from './checkpoint.js';
+export { runPaths, readLog, RUN_FILES } from './run-folder.js';
+export type { AblationRow, EvalLogLine, LogLine, RunPaths, RunSummary, TrainConfig, TrainLogLine } from './run-folder.js';
+export { PRESETS, DEFAULT_PRESET, preset } from './presets.js';
+export type { PresetName } from './presets.js';
+export { ConfusionMatrix, nanMean } from './metrics.js';
+export type { SegMetrics } from './metrics.js';
+export { evaluate } from './evaluate.js';
+export type { EvaluateOptions, EvaluateResult } from './evaluate.js';
+export { argmaxClasses, predictLogits, predictMask, resolveInference, windowStarts } from './inference.js';
+export type { ImageLogits, InferenceOptions, SegmentationModel } from './inference.js';
+export { colorize, defaultPalette, encodePng, overlay } from './overlay.js';
+export type { Palette, RGB } from './overlay.js';
+export { ablationChartSpec, lossCurveSpec, miouCurveSpec, predictionGridSpec, renderSvg, svgToPng, writeFigure } from './plots.js';
+export type { AblationBar, EvalPoint, LossPoint, PredictionTile } from './plots.js';
+export { writeRunReport } from './report.js';
+export type { RunReportOptions } from './report.js';
+export { checkpointClasses, classMetadata, CLASSES_KEY, PALETTE_KEY } from './class-names.js';
