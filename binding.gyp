@@ -8,11 +8,16 @@
         "native/include",
         "<!(node scripts/openblas.mjs include)"
       ],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "ANN_SEG_VERSION=\"<!(node -p \"require('./package.json').version\")\""
+      ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fvisibility=hidden", "-Wno-psabi"],
-      "libraries": ["<!(node scripts/openblas.mjs lib)", "-lpthread", "-lm"]
+      "libraries": ["<!(node scripts/openblas.mjs lib)", "-lpthread", "-lm"],
+      "ldflags": ["-Wl,--exclude-libs,ALL"]
     }
   ]
 }

@@ -1,7 +1,5 @@
-// Loads the native addon: a local build (build/Release) first, then a prebuilt binary for this
-// platform (prebuilds/), through node-gyp-build; fails with the command that fixes it.
+// The native addon, loaded once per process in the order loader.ts fixes, and its binding's types.
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,8 +12,10 @@ import type { NormKernels } from './kernels/norm.js';
 import type { OptimKernels } from './kernels/optim.js';
 import type { PoolKernels } from './kernels/pool.js';
 import type { CoreBinding } from './types.js';
+import { loadAddon, type AddonOrigin } from './loader.js';
 
 export type * from './types.js';
+export type { AddonOrigin } from './loader.js';
 
 export type NativeBinding = CoreBinding &
   ConvKernels &
@@ -38,23 +38,8 @@ export function packageRoot(): string {
   }
 }
 
-function load(): NativeBinding {
-  const require = createRequire(import.meta.url);
-  const root = packageRoot();
-  try {
-    // An explicit addon path, for side-by-side development builds (scripts/dev-build.mjs).
-    if (process.env.ANN_SEG_ADDON) return require(process.env.ANN_SEG_ADDON) as NativeBinding;
-    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
-    return nodeGypBuild(root) as NativeBinding;
-  } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    throw new Error(
-      `ann-seg: could not load the native addon (${reason}).\n` +
-        `No prebuilt binary matches ${process.platform}-${process.arch}; build it from source with\n` +
-        `  apt-get install -y libopenblas-dev && npm rebuild ann-seg\n` +
-        `(in a checkout of ann-seg: npm run build:native).`,
-    );
-  }
-}
+const loaded = loadAddon<NativeBinding>({ root: packageRoot() });
 
-export const native: NativeBinding = load();
+export const native: NativeBinding = loaded.binding;
+/** Which binary loaded and why (`ann-seg info` prints it). */
+export const addonOrigin: AddonOrigin = loaded.origin;

@@ -38,6 +38,11 @@ export interface NativeMemory {
 }
 
 export interface NativeInfo {
+  /** package.json's version when the binary was built ('unknown' for dev builds). */
+  version: string;
+  /** The core OpenBLAS's dynamic dispatch picked (openblas_get_corename), and its build line. */
+  blasCore: string;
+  blasConfig: string;
   blas: string;
   threads: number;
   simd: string;

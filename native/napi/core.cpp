@@ -8,6 +8,16 @@
 #include "args.h"
 #include "registry.h"
 
+// The version baked in by the build (binding.gyp/CMakeLists.txt read package.json), so `ann-seg info`
+// can tell a stale binary from the package around it.
+#ifndef ANN_SEG_VERSION
+#define ANN_SEG_VERSION "unknown"
+#endif
+
+// From OpenBLAS (cblas.h declares them too): the core its dynamic dispatch picked, and its build.
+extern "C" char* openblas_get_corename(void);
+extern "C" char* openblas_get_config(void);
+
 namespace ann::napi {
 namespace {
 
@@ -125,6 +135,9 @@ Napi::Value NumThreads(const Napi::CallbackInfo& info) {
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
+  o.Set("version", Napi::String::New(env, ANN_SEG_VERSION));
+  o.Set("blasCore", Napi::String::New(env, openblas_get_corename()));
+  o.Set("blasConfig", Napi::String::New(env, openblas_get_config()));
   o.Set("blas", Napi::String::New(env, blas_name()));
   o.Set("threads", Napi::Number::New(env, num_threads()));
   std::string simd = "sse2";
