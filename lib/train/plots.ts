@@ -3,8 +3,7 @@
 // needs fonts reachable through fontconfig). The SVG is the primary output; the PNG is for places
 // that cannot show SVG.
 import sharp from 'sharp';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 
 import { writeFileAtomic } from '../io/atomic.js';
 import { colorize, encodePng, overlay, type Palette } from './overlay.js';
@@ -37,6 +36,9 @@ const pct = (x: number) => Math.round(x * 1000) / 10;
 
 /** Renders a vega-lite spec to an SVG document, headless. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  // Loaded on first use: vega's canvas shim uses top-level await, which a CommonJS program that
+  // imports ann-seg (tsx in a project without "type": "module") cannot load.
+  const [vega, { compile }] = await Promise.all([import('vega'), import('vega-lite')]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
   try {
     return await view.toSVG();
