@@ -121,55 +121,6 @@ ANN_CLONES void softmax_block(float* s, int64_t rows, int64_t cols, int64_t ld, 
   }
 }
 
-ANN_CLONES void probs_from_lse(float* s, int64_t rows, int64_t cols, int64_t ld, const float* lse) {
-  const int64_t full = cols / W * W, rest = cols - full;
-  for (int64_t r = 0; r < rows; ++r) {
-    float* x = s + r * ld;
-    // An infinite lse marks a row PyTorch's softmax makes all NaN (a +inf score, or only -inf).
-    const vf shift = splat(std::isinf(lse[r]) ? std::numeric_limits<float>::quiet_NaN() : lse[r]);
-    for (int64_t c = 0; c < full; c += W) store(x + c, vexp(load(x + c) - shift));
-    if (rest) store_part(x + full, vexp(load_part(x + full, rest, 0.f) - shift), rest);
-  }
-}
-
-ANN_CLONES void normalise_rows(float* s, int64_t rows, int64_t cols, int64_t ld) {
-  const int64_t full = cols / W * W, rest = cols - full;
-  for (int64_t r = 0; r < rows; ++r) {
-    float* x = s + r * ld;
-    vf acc = splat(0.f);
-    for (int64_t c = 0; c < full; c += W) acc += load(x + c);
-    if (rest) acc += load_part(x + full, rest, 0.f);
-    const vf inv = splat(1.f / hsum(acc));
-    for (int64_t c = 0; c < full; c += W) store(x + c, load(x + c) * inv);
-    if (rest) store_part(x + full, load_part(x + full, rest, 0.f) * inv, rest);
-  }
-}
-
-ANN_CLONES void score_grad(float* dp, const float* p, int64_t rows, int64_t cols, int64_t ld,
-                           const float* D) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* g = dp + r * ld;
-    const float* pr = p + r * ld;
-    const vf d = splat(D[r]);
-    const int64_t full = cols / W * W, rest = cols - full;
-    for (int64_t c = 0; c < full; c += W) store(g + c, load(pr + c) * (load(g + c) - d));
-    if (rest)
-      store_part(g + full, load_part(pr + full, rest, 0.f) * (load_part(g + full, rest, 0.f) - d), rest);
-  }
-}
-
-ANN_CLONES void row_dots(const float* a, const float* b, int64_t rows, int64_t cols, float* out) {
-  const int64_t full = cols / W * W, rest = cols - full;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* x = a + r * cols;
-    const float* y = b + r * cols;
-    vf acc = splat(0.f);
-    for (int64_t c = 0; c < full; c += W) acc += load(x + c) * load(y + c);
-    if (rest) acc += load_part(x + full, rest, 0.f) * load_part(y + full, rest, 0.f);
-    out[r] = hsum(acc);
-  }
-}
-
 ANN_CLONES void scale_rows(float* x, int64_t rows, int64_t cols, int64_t ld, const float* f) {
   for (int64_t r = 0; r < rows; ++r) {
     const float a = f[r];
@@ -180,12 +131,6 @@ ANN_CLONES void scale_rows(float* x, int64_t rows, int64_t cols, int64_t ld, con
     for (int64_t c = 0; c < full; c += W) store(y + c, load(y + c) * av);
     if (rest) store_part(y + full, load_part(y + full, rest, 0.f) * av, rest);
   }
-}
-
-ANN_CLONES void accumulate(float* dst, const float* src, int64_t n) {
-  const int64_t full = n / W * W, rest = n - full;
-  for (int64_t i = 0; i < full; i += W) store(dst + i, load(dst + i) + load(src + i));
-  if (rest) store_part(dst + full, load_part(dst + full, rest, 0.f) + load_part(src + full, rest, 0.f), rest);
 }
 
 ANN_CLONES void exp_array(const float* x, float* y, int64_t n) {

@@ -157,13 +157,13 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const bool pointwise = s.is_pointwise();
 
   if (dbias) {
-    // Double accumulation: one channel can sum B*Ho*Wo terms.
+    // Double accumulation (eight lanes, which vectorise): one channel sums B*Ho*Wo terms.
     parallel_for(Cout, 1, [&](int64_t o0, int64_t o1) {
       for (int64_t o = o0; o < o1; ++o) {
         double acc = 0.0;
         for (int64_t b = 0; b < B; ++b) {
           const float* p = dy + (b * Cout + o) * N;
-          float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+          double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
           int64_t i = 0;
           for (; i + 8 <= N; i += 8)
             for (int j = 0; j < 8; ++j) part[j] += p[i + j];
