@@ -91,8 +91,8 @@ ANN_INLINE float hsum(const vf& v) {
 
 }  // namespace
 
-ANN_CLONES void softmax_block(float* s, int64_t rows, int64_t cols, int64_t ld, float* m, float* l,
-                              float* alpha) {
+ANN_INLINE void softmax_block_impl(float* s, int64_t rows, int64_t cols, int64_t ld, float* m, float* l,
+                                   float* alpha) {
   const int64_t full = cols / W * W, rest = cols - full;
   for (int64_t r = 0; r < rows; ++r) {
     float* x = s + r * ld;
@@ -120,8 +120,11 @@ ANN_CLONES void softmax_block(float* s, int64_t rows, int64_t cols, int64_t ld, 
     alpha[r] = a;
   }
 }
+ANN_SIMD_KERNEL(void, softmax_block,
+                (float* s, int64_t rows, int64_t cols, int64_t ld, float* m, float* l, float* alpha),
+                (s, rows, cols, ld, m, l, alpha))
 
-ANN_CLONES void scale_rows(float* x, int64_t rows, int64_t cols, int64_t ld, const float* f) {
+ANN_INLINE void scale_rows_impl(float* x, int64_t rows, int64_t cols, int64_t ld, const float* f) {
   for (int64_t r = 0; r < rows; ++r) {
     const float a = f[r];
     if (a == 1.f) continue;
@@ -132,11 +135,14 @@ ANN_CLONES void scale_rows(float* x, int64_t rows, int64_t cols, int64_t ld, con
     if (rest) store_part(y + full, load_part(y + full, rest, 0.f) * av, rest);
   }
 }
+ANN_SIMD_KERNEL(void, scale_rows, (float* x, int64_t rows, int64_t cols, int64_t ld, const float* f),
+                (x, rows, cols, ld, f))
 
-ANN_CLONES void exp_array(const float* x, float* y, int64_t n) {
+ANN_INLINE void exp_array_impl(const float* x, float* y, int64_t n) {
   const int64_t full = n / W * W, rest = n - full;
   for (int64_t i = 0; i < full; i += W) store(y + i, vexp(load(x + i)));
   if (rest) store_part(y + full, vexp(load_part(x + full, rest, 0.f)), rest);
 }
+ANN_SIMD_KERNEL(void, exp_array, (const float* x, float* y, int64_t n), (x, y, n))
 
 }  // namespace ann::attn

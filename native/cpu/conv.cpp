@@ -31,8 +31,8 @@ inline void valid_range(int64_t off, int64_t stride, int64_t W, int64_t Wo, int6
 }
 
 // Rows [r0, r1) of the column matrix of one image; row r is (c, ki, kj) = tap (ki, kj) of channel c.
-ANN_CLONES void im2col(const Conv2dShape& s, const float* __restrict x, float* __restrict cols, int64_t r0,
-                       int64_t r1) {
+ANN_INLINE void im2col_impl(const Conv2dShape& s, const float* __restrict x, float* __restrict cols,
+                            int64_t r0, int64_t r1) {
   const int64_t H = s.height, W = s.width, Ho = s.out_height(), Wo = s.out_width();
   const int64_t N = Ho * Wo, sh = s.stride_h, sw = s.stride_w, taps = s.kernel_h * s.kernel_w;
   for (int64_t r = r0; r < r1; ++r) {
@@ -60,10 +60,14 @@ ANN_CLONES void im2col(const Conv2dShape& s, const float* __restrict x, float* _
     }
   }
 }
+ANN_SIMD_KERNEL(void, im2col,
+                (const Conv2dShape& s, const float* __restrict x, float* __restrict cols, int64_t r0,
+                 int64_t r1),
+                (s, x, cols, r0, r1))
 
 // dx planes [c0, c1) of one image = sum of the column rows that read them.
-ANN_CLONES void col2im(const Conv2dShape& s, const float* __restrict cols, float* __restrict dx, int64_t c0,
-                       int64_t c1) {
+ANN_INLINE void col2im_impl(const Conv2dShape& s, const float* __restrict cols, float* __restrict dx,
+                            int64_t c0, int64_t c1) {
   const int64_t H = s.height, W = s.width, Ho = s.out_height(), Wo = s.out_width();
   const int64_t N = Ho * Wo, sh = s.stride_h, sw = s.stride_w;
   for (int64_t c = c0; c < c1; ++c) {
@@ -90,6 +94,10 @@ ANN_CLONES void col2im(const Conv2dShape& s, const float* __restrict cols, float
     }
   }
 }
+ANN_SIMD_KERNEL(void, col2im,
+                (const Conv2dShape& s, const float* __restrict cols, float* __restrict dx, int64_t c0,
+                 int64_t c1),
+                (s, cols, dx, c0, c1))
 
 void im2col_parallel(const Conv2dShape& s, const float* x, float* cols) {
   parallel_for(s.in_channels * s.kernel_h * s.kernel_w, 1,

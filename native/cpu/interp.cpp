@@ -67,17 +67,20 @@ void resample_row(const float* row, const AxisMap& mx, int64_t out_w, float* h) 
   for (int64_t j = 0; j < out_w; ++j) h[j] = w0[j] * row[i0[j]] + w1[j] * row[i1[j]];
 }
 
-ANN_CLONES void blend_rows(float a, const float* h0, float b, const float* h1, float* y, int64_t n) {
+ANN_INLINE void blend_rows_impl(float a, const float* h0, float b, const float* h1, float* y, int64_t n) {
   using namespace simd;
   int64_t j = 0;
   for (; j + W <= n; j += W) store(y + j, splat(a) * load(h0 + j) + splat(b) * load(h1 + j));
   for (; j < n; ++j) y[j] = a * h0[j] + b * h1[j];
 }
+ANN_SIMD_KERNEL(void, blend_rows, (float a, const float* h0, float b, const float* h1, float* y, int64_t n),
+                (a, h0, b, h1, y, n))
 
 // y += a * x into double: the backward sums up to (out/in)^2 weighted terms per input pixel.
-ANN_CLONES void axpy(double a, const float* x, double* y, int64_t n) {
+ANN_INLINE void axpy_impl(double a, const float* x, double* y, int64_t n) {
   for (int64_t j = 0; j < n; ++j) y[j] += a * x[j];
 }
+ANN_SIMD_KERNEL(void, axpy, (double a, const float* x, double* y, int64_t n), (a, x, y, n))
 
 }  // namespace
 

@@ -75,10 +75,10 @@ ANN_INLINE void channel_affine(const BatchNormShape& s, int64_t c, const float* 
   }
 }
 
-ANN_CLONES void train_channels(const BatchNormShape& s, int64_t c0, int64_t c1, const float* x,
-                               const float* weight, const float* bias, float* running_mean,
-                               float* running_var, double momentum, double eps, float* y, float* save_mean,
-                               float* save_invstd) {
+ANN_INLINE void train_channels_impl(const BatchNormShape& s, int64_t c0, int64_t c1, const float* x,
+                                    const float* weight, const float* bias, float* running_mean,
+                                    float* running_var, double momentum, double eps, float* y,
+                                    float* save_mean, float* save_invstd) {
   const int64_t S = s.spatial, n = s.count();
   for (int64_t c = c0; c < c1; ++c) {
     double sum = 0;
@@ -100,11 +100,17 @@ ANN_CLONES void train_channels(const BatchNormShape& s, int64_t c0, int64_t c1, 
     channel_affine(s, c, x, y, mean, w * invstd, bias ? bias[c] : 0.0);
   }
 }
+ANN_SIMD_KERNEL(void, train_channels,
+                (const BatchNormShape& s, int64_t c0, int64_t c1, const float* x, const float* weight,
+                 const float* bias, float* running_mean, float* running_var, double momentum, double eps,
+                 float* y, float* save_mean, float* save_invstd),
+                (s, c0, c1, x, weight, bias, running_mean, running_var, momentum, eps, y, save_mean,
+                 save_invstd))
 
-ANN_CLONES void eval_channels(const BatchNormShape& s, int64_t c0, int64_t c1, const float* x,
-                              const float* weight, const float* bias, const float* running_mean,
-                              const float* running_var, double eps, float* y, float* save_mean,
-                              float* save_invstd) {
+ANN_INLINE void eval_channels_impl(const BatchNormShape& s, int64_t c0, int64_t c1, const float* x,
+                                   const float* weight, const float* bias, const float* running_mean,
+                                   const float* running_var, double eps, float* y, float* save_mean,
+                                   float* save_invstd) {
   for (int64_t c = c0; c < c1; ++c) {
     const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
     save_mean[c] = running_mean[c];
@@ -113,11 +119,16 @@ ANN_CLONES void eval_channels(const BatchNormShape& s, int64_t c0, int64_t c1, c
     channel_affine(s, c, x, y, running_mean[c], w * invstd, bias ? bias[c] : 0.0);
   }
 }
+ANN_SIMD_KERNEL(void, eval_channels,
+                (const BatchNormShape& s, int64_t c0, int64_t c1, const float* x, const float* weight,
+                 const float* bias, const float* running_mean, const float* running_var, double eps, float* y,
+                 float* save_mean, float* save_invstd),
+                (s, c0, c1, x, weight, bias, running_mean, running_var, eps, y, save_mean, save_invstd))
 
-ANN_CLONES void backward_channels(const BatchNormShape& s, int64_t c0, int64_t c1, const float* dy,
-                                  const float* x, const float* weight, const float* save_mean,
-                                  const float* save_invstd, bool training, float* dx, float* dweight,
-                                  float* dbias) {
+ANN_INLINE void backward_channels_impl(const BatchNormShape& s, int64_t c0, int64_t c1, const float* dy,
+                                       const float* x, const float* weight, const float* save_mean,
+                                       const float* save_invstd, bool training, float* dx, float* dweight,
+                                       float* dbias) {
   const int64_t S = s.spatial, n = s.count();
   const bool need_sums = dweight || dbias || (dx && training);
   for (int64_t c = c0; c < c1; ++c) {
@@ -151,6 +162,11 @@ ANN_CLONES void backward_channels(const BatchNormShape& s, int64_t c0, int64_t c
     }
   }
 }
+ANN_SIMD_KERNEL(void, backward_channels,
+                (const BatchNormShape& s, int64_t c0, int64_t c1, const float* dy, const float* x,
+                 const float* weight, const float* save_mean, const float* save_invstd, bool training,
+                 float* dx, float* dweight, float* dbias),
+                (s, c0, c1, dy, x, weight, save_mean, save_invstd, training, dx, dweight, dbias))
 
 // Enough values per work item that the pool's hand-off is worth it.
 int64_t channel_grain(const BatchNormShape& s) {
