@@ -45,7 +45,10 @@ export interface NativeInfo {
   blasConfig: string;
   blas: string;
   threads: number;
+  /** The SIMD level the kernels run at: the CPU's best, or the one ANN_SEG_SIMD forces. */
   simd: string;
+  /** The levels this CPU supports, lowest first (each a valid ANN_SEG_SIMD value). */
+  simdLevels: string[];
   cuda: string;
 }
 

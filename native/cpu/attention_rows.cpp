@@ -91,8 +91,8 @@ ANN_INLINE float hsum(const vf& v) {
 
 }  // namespace
 
-ANN_CLONES void softmax_block(float* s, int64_t rows, int64_t cols, int64_t ld, float* m, float* l,
-                              float* alpha) {
+ANN_INLINE void softmax_block_impl(float* s, int64_t rows, int64_t cols, int64_t ld, float* m, float* l,
+                                   float* alpha) {
   const int64_t full = cols / W * W, rest = cols - full;
   for (int64_t r = 0; r < rows; ++r) {
     float* x = s + r * ld;
@@ -120,57 +120,11 @@ ANN_CLONES void softmax_block(float* s, int64_t rows, int64_t cols, int64_t ld, 
     alpha[r] = a;
   }
 }
+ANN_SIMD_KERNEL(void, softmax_block,
+                (float* s, int64_t rows, int64_t cols, int64_t ld, float* m, float* l, float* alpha),
+                (s, rows, cols, ld, m, l, alpha))
 
-ANN_CLONES void probs_from_lse(float* s, int64_t rows, int64_t cols, int64_t ld, const float* lse) {
-  const int64_t full = cols / W * W, rest = cols - full;
-  for (int64_t r = 0; r < rows; ++r) {
-    float* x = s + r * ld;
-    // An infinite lse marks a row PyTorch's softmax makes all NaN (a +inf score, or only -inf).
-    const vf shift = splat(std::isinf(lse[r]) ? std::numeric_limits<float>::quiet_NaN() : lse[r]);
-    for (int64_t c = 0; c < full; c += W) store(x + c, vexp(load(x + c) - shift));
-    if (rest) store_part(x + full, vexp(load_part(x + full, rest, 0.f) - shift), rest);
-  }
-}
-
-ANN_CLONES void normalise_rows(float* s, int64_t rows, int64_t cols, int64_t ld) {
-  const int64_t full = cols / W * W, rest = cols - full;
-  for (int64_t r = 0; r < rows; ++r) {
-    float* x = s + r * ld;
-    vf acc = splat(0.f);
-    for (int64_t c = 0; c < full; c += W) acc += load(x + c);
-    if (rest) acc += load_part(x + full, rest, 0.f);
-    const vf inv = splat(1.f / hsum(acc));
-    for (int64_t c = 0; c < full; c += W) store(x + c, load(x + c) * inv);
-    if (rest) store_part(x + full, load_part(x + full, rest, 0.f) * inv, rest);
-  }
-}
-
-ANN_CLONES void score_grad(float* dp, const float* p, int64_t rows, int64_t cols, int64_t ld,
-                           const float* D) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* g = dp + r * ld;
-    const float* pr = p + r * ld;
-    const vf d = splat(D[r]);
-    const int64_t full = cols / W * W, rest = cols - full;
-    for (int64_t c = 0; c < full; c += W) store(g + c, load(pr + c) * (load(g + c) - d));
-    if (rest)
-      store_part(g + full, load_part(pr + full, rest, 0.f) * (load_part(g + full, rest, 0.f) - d), rest);
-  }
-}
-
-ANN_CLONES void row_dots(const float* a, const float* b, int64_t rows, int64_t cols, float* out) {
-  const int64_t full = cols / W * W, rest = cols - full;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* x = a + r * cols;
-    const float* y = b + r * cols;
-    vf acc = splat(0.f);
-    for (int64_t c = 0; c < full; c += W) acc += load(x + c) * load(y + c);
-    if (rest) acc += load_part(x + full, rest, 0.f) * load_part(y + full, rest, 0.f);
-    out[r] = hsum(acc);
-  }
-}
-
-ANN_CLONES void scale_rows(float* x, int64_t rows, int64_t cols, int64_t ld, const float* f) {
+ANN_INLINE void scale_rows_impl(float* x, int64_t rows, int64_t cols, int64_t ld, const float* f) {
   for (int64_t r = 0; r < rows; ++r) {
     const float a = f[r];
     if (a == 1.f) continue;
@@ -181,17 +135,14 @@ ANN_CLONES void scale_rows(float* x, int64_t rows, int64_t cols, int64_t ld, con
     if (rest) store_part(y + full, load_part(y + full, rest, 0.f) * av, rest);
   }
 }
+ANN_SIMD_KERNEL(void, scale_rows, (float* x, int64_t rows, int64_t cols, int64_t ld, const float* f),
+                (x, rows, cols, ld, f))
 
-ANN_CLONES void accumulate(float* dst, const float* src, int64_t n) {
-  const int64_t full = n / W * W, rest = n - full;
-  for (int64_t i = 0; i < full; i += W) store(dst + i, load(dst + i) + load(src + i));
-  if (rest) store_part(dst + full, load_part(dst + full, rest, 0.f) + load_part(src + full, rest, 0.f), rest);
-}
-
-ANN_CLONES void exp_array(const float* x, float* y, int64_t n) {
+ANN_INLINE void exp_array_impl(const float* x, float* y, int64_t n) {
   const int64_t full = n / W * W, rest = n - full;
   for (int64_t i = 0; i < full; i += W) store(y + i, vexp(load(x + i)));
   if (rest) store_part(y + full, vexp(load_part(x + full, rest, 0.f)), rest);
 }
+ANN_SIMD_KERNEL(void, exp_array, (const float* x, float* y, int64_t n), (x, y, n))
 
 }  // namespace ann::attn

@@ -31,8 +31,8 @@ inline void valid_range(int64_t off, int64_t stride, int64_t W, int64_t Wo, int6
 }
 
 // Rows [r0, r1) of the column matrix of one image; row r is (c, ki, kj) = tap (ki, kj) of channel c.
-ANN_CLONES void im2col(const Conv2dShape& s, const float* __restrict x, float* __restrict cols, int64_t r0,
-                       int64_t r1) {
+ANN_INLINE void im2col_impl(const Conv2dShape& s, const float* __restrict x, float* __restrict cols,
+                            int64_t r0, int64_t r1) {
   const int64_t H = s.height, W = s.width, Ho = s.out_height(), Wo = s.out_width();
   const int64_t N = Ho * Wo, sh = s.stride_h, sw = s.stride_w, taps = s.kernel_h * s.kernel_w;
   for (int64_t r = r0; r < r1; ++r) {
@@ -60,10 +60,14 @@ ANN_CLONES void im2col(const Conv2dShape& s, const float* __restrict x, float* _
     }
   }
 }
+ANN_SIMD_KERNEL(void, im2col,
+                (const Conv2dShape& s, const float* __restrict x, float* __restrict cols, int64_t r0,
+                 int64_t r1),
+                (s, x, cols, r0, r1))
 
 // dx planes [c0, c1) of one image = sum of the column rows that read them.
-ANN_CLONES void col2im(const Conv2dShape& s, const float* __restrict cols, float* __restrict dx, int64_t c0,
-                       int64_t c1) {
+ANN_INLINE void col2im_impl(const Conv2dShape& s, const float* __restrict cols, float* __restrict dx,
+                            int64_t c0, int64_t c1) {
   const int64_t H = s.height, W = s.width, Ho = s.out_height(), Wo = s.out_width();
   const int64_t N = Ho * Wo, sh = s.stride_h, sw = s.stride_w;
   for (int64_t c = c0; c < c1; ++c) {
@@ -90,6 +94,10 @@ ANN_CLONES void col2im(const Conv2dShape& s, const float* __restrict cols, float
     }
   }
 }
+ANN_SIMD_KERNEL(void, col2im,
+                (const Conv2dShape& s, const float* __restrict cols, float* __restrict dx, int64_t c0,
+                 int64_t c1),
+                (s, cols, dx, c0, c1))
 
 void im2col_parallel(const Conv2dShape& s, const float* x, float* cols) {
   parallel_for(s.in_channels * s.kernel_h * s.kernel_w, 1,
@@ -157,13 +165,13 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const bool pointwise = s.is_pointwise();
 
   if (dbias) {
-    // Double accumulation: one channel can sum B*Ho*Wo terms.
+    // Double accumulation (eight lanes, which vectorise): one channel sums B*Ho*Wo terms.
     parallel_for(Cout, 1, [&](int64_t o0, int64_t o1) {
       for (int64_t o = o0; o < o1; ++o) {
         double acc = 0.0;
         for (int64_t b = 0; b < B; ++b) {
           const float* p = dy + (b * Cout + o) * N;
-          float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+          double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
           int64_t i = 0;
           for (; i + 8 <= N; i += 8)
             for (int j = 0; j < 8; ++j) part[j] += p[i + j];

@@ -17,6 +17,7 @@ namespace {
 struct AxisMap {
   std::vector<int64_t> i0, i1;
   std::vector<float> w0, w1;
+  std::vector<double> d0, d1;  // the same weights in double, for the backward's sums
 };
 
 // PyTorch's area_pixel_compute_scale and compute_source_index_and_lambda; `given` is the
@@ -27,6 +28,8 @@ AxisMap axis_map(int64_t in, int64_t out, bool align_corners, double given) {
   m.i1.resize(out);
   m.w0.resize(out);
   m.w1.resize(out);
+  m.d0.resize(out);
+  m.d1.resize(out);
   double scale;
   if (align_corners)
     scale = out > 1 ? double(in - 1) / double(out - 1) : 0.0;
@@ -37,6 +40,8 @@ AxisMap axis_map(int64_t in, int64_t out, bool align_corners, double given) {
       m.i0[o] = m.i1[o] = o;
       m.w0[o] = 1.f;
       m.w1[o] = 0.f;
+      m.d0[o] = 1.0;
+      m.d1[o] = 0.0;
       continue;
     }
     double src = align_corners ? scale * double(o) : scale * (double(o) + 0.5) - 0.5;
@@ -47,6 +52,8 @@ AxisMap axis_map(int64_t in, int64_t out, bool align_corners, double given) {
     m.i1[o] = i0 + (i0 < in - 1 ? 1 : 0);
     m.w1[o] = static_cast<float>(l1);
     m.w0[o] = static_cast<float>(1.0 - l1);
+    m.d1[o] = l1;
+    m.d0[o] = 1.0 - l1;
   }
   return m;
 }
@@ -60,19 +67,20 @@ void resample_row(const float* row, const AxisMap& mx, int64_t out_w, float* h) 
   for (int64_t j = 0; j < out_w; ++j) h[j] = w0[j] * row[i0[j]] + w1[j] * row[i1[j]];
 }
 
-ANN_CLONES void blend_rows(float a, const float* h0, float b, const float* h1, float* y, int64_t n) {
+ANN_INLINE void blend_rows_impl(float a, const float* h0, float b, const float* h1, float* y, int64_t n) {
   using namespace simd;
   int64_t j = 0;
   for (; j + W <= n; j += W) store(y + j, splat(a) * load(h0 + j) + splat(b) * load(h1 + j));
   for (; j < n; ++j) y[j] = a * h0[j] + b * h1[j];
 }
+ANN_SIMD_KERNEL(void, blend_rows, (float a, const float* h0, float b, const float* h1, float* y, int64_t n),
+                (a, h0, b, h1, y, n))
 
-ANN_CLONES void axpy(float a, const float* x, float* y, int64_t n) {
-  using namespace simd;
-  int64_t j = 0;
-  for (; j + W <= n; j += W) store(y + j, load(y + j) + splat(a) * load(x + j));
-  for (; j < n; ++j) y[j] += a * x[j];
+// y += a * x into double: the backward sums up to (out/in)^2 weighted terms per input pixel.
+ANN_INLINE void axpy_impl(double a, const float* x, double* y, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) y[j] += a * x[j];
 }
+ANN_SIMD_KERNEL(void, axpy, (double a, const float* x, double* y, int64_t n), (a, x, y, n))
 
 }  // namespace
 
@@ -117,24 +125,26 @@ void interpolate_bilinear_backward(const InterpShape& s, const float* dy, float*
   const AxisMap mx = axis_map(s.in_w, s.out_w, s.align_corners, s.scale_w);
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
   parallel_for(s.planes, 1, [&](int64_t begin, int64_t end) {
-    // Vertical pass into t [in_h, out_w], then horizontal scatter into dx; both serial per plane.
-    Buffer<float> t(static_cast<size_t>(s.in_h * s.out_w));
+    // Vertical pass into t [in_h, out_w], then horizontal scatter into a row of dx; both serial per
+    // plane and in double, rounded once.
+    Buffer<double> t(static_cast<size_t>(s.in_h * s.out_w)), row(static_cast<size_t>(s.in_w));
     for (int64_t p = begin; p < end; ++p) {
       const float* g = dy + p * out_plane;
       float* d = dx + p * in_plane;
-      std::memset(t.data(), 0, t.size() * sizeof(float));
+      std::fill(t.data(), t.data() + t.size(), 0.0);
       for (int64_t o = 0; o < s.out_h; ++o) {
-        axpy(my.w0[o], g + o * s.out_w, t.data() + my.i0[o] * s.out_w, s.out_w);
-        axpy(my.w1[o], g + o * s.out_w, t.data() + my.i1[o] * s.out_w, s.out_w);
+        axpy(my.d0[o], g + o * s.out_w, t.data() + my.i0[o] * s.out_w, s.out_w);
+        axpy(my.d1[o], g + o * s.out_w, t.data() + my.i1[o] * s.out_w, s.out_w);
       }
-      std::memset(d, 0, static_cast<size_t>(in_plane) * sizeof(float));
       for (int64_t r = 0; r < s.in_h; ++r) {
-        const float* tr = t.data() + r * s.out_w;
-        float* dr = d + r * s.in_w;
+        const double* tr = t.data() + r * s.out_w;
+        double* dr = row.data();
+        std::fill(dr, dr + s.in_w, 0.0);
         for (int64_t j = 0; j < s.out_w; ++j) {
-          dr[mx.i0[j]] += mx.w0[j] * tr[j];
-          dr[mx.i1[j]] += mx.w1[j] * tr[j];
+          dr[mx.i0[j]] += mx.d0[j] * tr[j];
+          dr[mx.i1[j]] += mx.d1[j] * tr[j];
         }
+        for (int64_t j = 0; j < s.in_w; ++j) d[r * s.in_w + j] = static_cast<float>(dr[j]);
       }
     }
   });

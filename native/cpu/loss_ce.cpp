@@ -23,8 +23,8 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // m = max over classes, sum = sum exp(x - m), ls = log(sum), for len pixels whose classes are
 // inner apart; e (same layout as x) also receives exp(x - m) unless null. One function for both
 // uses, so the OHEM probabilities of forward and backward come from the same instructions.
-ANN_CLONES void lse_tile(const float* x, int64_t classes, int64_t inner, int64_t len, float* m, float* sum,
-                         float* ls, float* e) {
+ANN_INLINE void lse_tile_impl(const float* x, int64_t classes, int64_t inner, int64_t len, float* m,
+                              float* sum, float* ls, float* e) {
   int64_t j = 0;
   for (; j + W <= len; j += W) {
     vf mv = splat(kNegInf), sv = splat(0);
@@ -50,9 +50,13 @@ ANN_CLONES void lse_tile(const float* x, int64_t classes, int64_t inner, int64_t
   }
   for (j = 0; j < len; ++j) ls[j] = std::log(sum[j]);
 }
+ANN_SIMD_KERNEL(void, lse_tile,
+                (const float* x, int64_t classes, int64_t inner, int64_t len, float* m, float* sum, float* ls,
+                 float* e),
+                (x, classes, inner, len, m, sum, ls, e))
 
 // d *= f per pixel, over the classes.
-ANN_CLONES void scale_tile(float* d, int64_t classes, int64_t inner, int64_t len, const float* f) {
+ANN_INLINE void scale_tile_impl(float* d, int64_t classes, int64_t inner, int64_t len, const float* f) {
   int64_t j = 0;
   for (; j + W <= len; j += W) {
     const vf fv = load(f + j);
@@ -61,6 +65,8 @@ ANN_CLONES void scale_tile(float* d, int64_t classes, int64_t inner, int64_t len
   for (; j < len; ++j)
     for (int64_t k = 0; k < classes; ++k) d[k * inner + j] *= f[j];
 }
+ANN_SIMD_KERNEL(void, scale_tile, (float* d, int64_t classes, int64_t inner, int64_t len, const float* f),
+                (d, classes, inner, len, f))
 
 // The tiles of [batch, inner] pixels: task t covers batch t / tiles, positions j0 .. j0 + len.
 struct Tiles {
@@ -133,7 +139,7 @@ void grad_pass(const CrossEntropyShape& s, const float* logits, const int32_t* t
                Gain&& gain) {
   const Tiles tiles(s);
   for_tiles(s, tiles, [&](int64_t, int64_t b, int64_t j0, int64_t len) {
-    float m[kTile], sum[kTile], ls[kTile], g[kTile], f[kTile];
+    float m[kTile], sum[kTile], ls[kTile], g[kTile], f[kTile] = {};  // f: GCC cannot see len <= kTile
     const float* x = tile_logits(s, logits, b, j0);
     float* dx = dlogits + b * s.classes * s.inner + j0;
     const int64_t base = b * s.inner + j0;

@@ -38,7 +38,7 @@ void for_rows(int64_t outer, int64_t n, F&& f) {
   });
 }
 
-ANN_CLONES void softmax_tile(const float* x, float* y, int64_t n, int64_t inner, int64_t len, bool log) {
+ANN_INLINE void softmax_tile_impl(const float* x, float* y, int64_t n, int64_t inner, int64_t len, bool log) {
   int64_t j = 0;
   for (; j + W <= len; j += W) {
     vf m = splat(kNegInf), s = splat(0);
@@ -70,8 +70,11 @@ ANN_CLONES void softmax_tile(const float* x, float* y, int64_t n, int64_t inner,
     }
   }
 }
+ANN_SIMD_KERNEL(void, softmax_tile,
+                (const float* x, float* y, int64_t n, int64_t inner, int64_t len, bool log),
+                (x, y, n, inner, len, log))
 
-ANN_CLONES void softmax_row(const float* x, float* y, int64_t n, bool log) {
+ANN_INLINE void softmax_row_impl(const float* x, float* y, int64_t n, bool log) {
   const int64_t nv = n / W * W;
   vf mv = splat(kNegInf);
   for (int64_t i = 0; i < nv; i += W) mv = max_into(load(x + i), mv);
@@ -94,9 +97,10 @@ ANN_CLONES void softmax_row(const float* x, float* y, int64_t n, bool log) {
     for (int64_t i = 0; i < n; ++i) y[i] *= inv;
   }
 }
+ANN_SIMD_KERNEL(void, softmax_row, (const float* x, float* y, int64_t n, bool log), (x, y, n, log))
 
-ANN_CLONES void softmax_backward_tile(const float* dy, const float* y, float* dx, int64_t n, int64_t inner,
-                                      int64_t len, bool log) {
+ANN_INLINE void softmax_backward_tile_impl(const float* dy, const float* y, float* dx, int64_t n,
+                                           int64_t inner, int64_t len, bool log) {
   int64_t j = 0;
   for (; j + W <= len; j += W) {
     vf s = splat(0);
@@ -119,8 +123,11 @@ ANN_CLONES void softmax_backward_tile(const float* dy, const float* y, float* dx
     }
   }
 }
+ANN_SIMD_KERNEL(void, softmax_backward_tile,
+                (const float* dy, const float* y, float* dx, int64_t n, int64_t inner, int64_t len, bool log),
+                (dy, y, dx, n, inner, len, log))
 
-ANN_CLONES void softmax_backward_row(const float* dy, const float* y, float* dx, int64_t n, bool log) {
+ANN_INLINE void softmax_backward_row_impl(const float* dy, const float* y, float* dx, int64_t n, bool log) {
   const int64_t nv = n / W * W;
   vf sv = splat(0);
   for (int64_t i = 0; i < nv; i += W) sv += log ? load(dy + i) : load(dy + i) * load(y + i);
@@ -133,9 +140,11 @@ ANN_CLONES void softmax_backward_row(const float* dy, const float* y, float* dx,
   }
   for (int64_t i = nv; i < n; ++i) dx[i] = log ? dy[i] - scalar_exp_nonpos(y[i]) * s : y[i] * (dy[i] - s);
 }
+ANN_SIMD_KERNEL(void, softmax_backward_row, (const float* dy, const float* y, float* dx, int64_t n, bool log),
+                (dy, y, dx, n, log))
 
 // Strictly greater keeps the first maximum; the first NaN wins and is never replaced.
-ANN_CLONES void argmax_tile(const float* x, int32_t* idx, int64_t n, int64_t inner, int64_t len) {
+ANN_INLINE void argmax_tile_impl(const float* x, int32_t* idx, int64_t n, int64_t inner, int64_t len) {
   int64_t j = 0;
   for (; j + W <= len; j += W) {
     vf best = load(x + j);
@@ -158,6 +167,8 @@ ANN_CLONES void argmax_tile(const float* x, int32_t* idx, int64_t n, int64_t inn
     idx[j] = at;
   }
 }
+ANN_SIMD_KERNEL(void, argmax_tile, (const float* x, int32_t* idx, int64_t n, int64_t inner, int64_t len),
+                (x, idx, n, inner, len))
 
 }  // namespace
 

@@ -1,6 +1,6 @@
 // Batch norm, one channel per work item (channels split over the pool). Each channel's values lie
 // in B contiguous planes of S floats. Sums run in double over eight lanes, which the compiler
-// vectorises without -ffast-math; per-element transforms run in float.
+// vectorises without -ffast-math; per-element transforms run in double too and round once.
 #include "ann/norm.h"
 
 #include <cmath>
@@ -63,22 +63,22 @@ ANN_INLINE void plane_grad_sums(const float* dy, const float* x, int64_t n, doub
   *dot += sd;
 }
 
-// y = (x - mean) * scale + shift over one channel.
-ANN_INLINE void channel_affine(const BatchNormShape& s, int64_t c, const float* x, float* y, float mean,
-                               float scale, float shift) {
+// y = (x - mean) * scale + shift over one channel, in double, rounded once.
+ANN_INLINE void channel_affine(const BatchNormShape& s, int64_t c, const float* x, float* y, double mean,
+                               double scale, double shift) {
   const int64_t S = s.spatial;
   for (int64_t b = 0; b < s.batch; ++b) {
     const int64_t base = (b * s.channels + c) * S;
     const float* xp = x + base;
     float* yp = y + base;
-    for (int64_t i = 0; i < S; ++i) yp[i] = (xp[i] - mean) * scale + shift;
+    for (int64_t i = 0; i < S; ++i) yp[i] = static_cast<float>((xp[i] - mean) * scale + shift);
   }
 }
 
-ANN_CLONES void train_channels(const BatchNormShape& s, int64_t c0, int64_t c1, const float* x,
-                               const float* weight, const float* bias, float* running_mean,
-                               float* running_var, double momentum, double eps, float* y, float* save_mean,
-                               float* save_invstd) {
+ANN_INLINE void train_channels_impl(const BatchNormShape& s, int64_t c0, int64_t c1, const float* x,
+                                    const float* weight, const float* bias, float* running_mean,
+                                    float* running_var, double momentum, double eps, float* y,
+                                    float* save_mean, float* save_invstd) {
   const int64_t S = s.spatial, n = s.count();
   for (int64_t c = c0; c < c1; ++c) {
     double sum = 0;
@@ -97,28 +97,38 @@ ANN_CLONES void train_channels(const BatchNormShape& s, int64_t c0, int64_t c1, 
       running_var[c] = static_cast<float>((1 - momentum) * running_var[c] + momentum * unbiased);
     }
     const double w = weight ? weight[c] : 1.0;
-    channel_affine(s, c, x, y, static_cast<float>(mean), static_cast<float>(w * invstd),
-                   bias ? bias[c] : 0.0f);
+    channel_affine(s, c, x, y, mean, w * invstd, bias ? bias[c] : 0.0);
   }
 }
+ANN_SIMD_KERNEL(void, train_channels,
+                (const BatchNormShape& s, int64_t c0, int64_t c1, const float* x, const float* weight,
+                 const float* bias, float* running_mean, float* running_var, double momentum, double eps,
+                 float* y, float* save_mean, float* save_invstd),
+                (s, c0, c1, x, weight, bias, running_mean, running_var, momentum, eps, y, save_mean,
+                 save_invstd))
 
-ANN_CLONES void eval_channels(const BatchNormShape& s, int64_t c0, int64_t c1, const float* x,
-                              const float* weight, const float* bias, const float* running_mean,
-                              const float* running_var, double eps, float* y, float* save_mean,
-                              float* save_invstd) {
+ANN_INLINE void eval_channels_impl(const BatchNormShape& s, int64_t c0, int64_t c1, const float* x,
+                                   const float* weight, const float* bias, const float* running_mean,
+                                   const float* running_var, double eps, float* y, float* save_mean,
+                                   float* save_invstd) {
   for (int64_t c = c0; c < c1; ++c) {
     const double invstd = 1.0 / std::sqrt(static_cast<double>(running_var[c]) + eps);
     save_mean[c] = running_mean[c];
     save_invstd[c] = static_cast<float>(invstd);
     const double w = weight ? weight[c] : 1.0;
-    channel_affine(s, c, x, y, running_mean[c], static_cast<float>(w * invstd), bias ? bias[c] : 0.0f);
+    channel_affine(s, c, x, y, running_mean[c], w * invstd, bias ? bias[c] : 0.0);
   }
 }
+ANN_SIMD_KERNEL(void, eval_channels,
+                (const BatchNormShape& s, int64_t c0, int64_t c1, const float* x, const float* weight,
+                 const float* bias, const float* running_mean, const float* running_var, double eps, float* y,
+                 float* save_mean, float* save_invstd),
+                (s, c0, c1, x, weight, bias, running_mean, running_var, eps, y, save_mean, save_invstd))
 
-ANN_CLONES void backward_channels(const BatchNormShape& s, int64_t c0, int64_t c1, const float* dy,
-                                  const float* x, const float* weight, const float* save_mean,
-                                  const float* save_invstd, bool training, float* dx, float* dweight,
-                                  float* dbias) {
+ANN_INLINE void backward_channels_impl(const BatchNormShape& s, int64_t c0, int64_t c1, const float* dy,
+                                       const float* x, const float* weight, const float* save_mean,
+                                       const float* save_invstd, bool training, float* dx, float* dweight,
+                                       float* dbias) {
   const int64_t S = s.spatial, n = s.count();
   const bool need_sums = dweight || dbias || (dx && training);
   for (int64_t c = c0; c < c1; ++c) {
@@ -132,25 +142,31 @@ ANN_CLONES void backward_channels(const BatchNormShape& s, int64_t c0, int64_t c
     if (dbias) dbias[c] = static_cast<float>(sum_dy);
     if (dweight) dweight[c] = static_cast<float>(dot * invstd);
     if (!dx) continue;
-    const double w = weight ? weight[c] : 1.0;
-    const float scale = static_cast<float>(w * invstd);
+    // Each dx is computed in double and rounded once: the sum over a channel of dx is zero in exact
+    // arithmetic, so the bias gradient of a conv before this BN is nothing but their rounding.
+    const double scale = (weight ? weight[c] : 1.0) * invstd;
     // Training: dx = (dy - mean(dy) - (x - mean) * k) * w * invstd, k = mean(dy * (x - mean)) * invstd^2.
-    const float mean_dy = training ? static_cast<float>(sum_dy / n) : 0.0f;
-    const float k = training ? static_cast<float>(dot / n * invstd * invstd) : 0.0f;
-    const float m = static_cast<float>(mean);
+    const double mean_dy = training ? sum_dy / n : 0.0;
+    const double k = training ? dot / n * invstd * invstd : 0.0;
     for (int64_t b = 0; b < s.batch; ++b) {
       const int64_t base = (b * s.channels + c) * S;
       const float* dyp = dy + base;
       const float* xp = x + base;
       float* dxp = dx + base;
       if (training) {
-        for (int64_t i = 0; i < S; ++i) dxp[i] = (dyp[i] - mean_dy - (xp[i] - m) * k) * scale;
+        for (int64_t i = 0; i < S; ++i)
+          dxp[i] = static_cast<float>((dyp[i] - mean_dy - (xp[i] - mean) * k) * scale);
       } else {
-        for (int64_t i = 0; i < S; ++i) dxp[i] = dyp[i] * scale;
+        for (int64_t i = 0; i < S; ++i) dxp[i] = static_cast<float>(dyp[i] * scale);
       }
     }
   }
 }
+ANN_SIMD_KERNEL(void, backward_channels,
+                (const BatchNormShape& s, int64_t c0, int64_t c1, const float* dy, const float* x,
+                 const float* weight, const float* save_mean, const float* save_invstd, bool training,
+                 float* dx, float* dweight, float* dbias),
+                (s, c0, c1, dy, x, weight, save_mean, save_invstd, training, dx, dweight, dbias))
 
 // Enough values per work item that the pool's hand-off is worth it.
 int64_t channel_grain(const BatchNormShape& s) {

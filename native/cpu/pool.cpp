@@ -41,8 +41,8 @@ __attribute__((always_inline)) inline void vstore(T* p, const V& v) {
 
 // Per column i of rows y0, y0+step, ... < y1: the winning value and its row. Later rows are the
 // later elements of the scan, so the plain scan rule applies per column.
-ANN_CLONES void column_max(const float* plane, int64_t w, int64_t y0, int64_t y1, int64_t step, float* vm,
-                           int32_t* vr) {
+ANN_INLINE void column_max_impl(const float* plane, int64_t w, int64_t y0, int64_t y1, int64_t step,
+                                float* vm, int32_t* vr) {
   // Row by row (a sequential stream the prefetcher follows), winners kept in L1-resident arrays.
   std::memcpy(vm, plane + y0 * w, static_cast<size_t>(w) * sizeof(float));
   std::fill(vr, vr + w, static_cast<int32_t>(y0));
@@ -66,9 +66,12 @@ ANN_CLONES void column_max(const float* plane, int64_t w, int64_t y0, int64_t y1
     }
   }
 }
+ANN_SIMD_KERNEL(void, column_max,
+                (const float* plane, int64_t w, int64_t y0, int64_t y1, int64_t step, float* vm, int32_t* vr),
+                (plane, w, y0, y1, step, vm, vr))
 
 // Double accumulation keeps the average within rounding of the exact mean for any bin size.
-ANN_CLONES void column_sum(const float* plane, int64_t w, int64_t y0, int64_t y1, double* acc) {
+ANN_INLINE void column_sum_impl(const float* plane, int64_t w, int64_t y0, int64_t y1, double* acc) {
   std::fill(acc, acc + w, 0.0);
   for (int64_t y = y0; y < y1; ++y) {
     const float* r = plane + y * w;
@@ -78,10 +81,12 @@ ANN_CLONES void column_sum(const float* plane, int64_t w, int64_t y0, int64_t y1
     for (; i < w; ++i) acc[i] += static_cast<double>(r[i]);
   }
 }
+ANN_SIMD_KERNEL(void, column_sum, (const float* plane, int64_t w, int64_t y0, int64_t y1, double* acc),
+                (plane, w, y0, y1, acc))
 
 // Splits columns into `stride` phases: phase q holds columns q, q+stride, ... (each phase_len long).
-ANN_CLONES void split_phases(const float* vm, const int32_t* vr, int64_t w, int64_t stride, int64_t phase_len,
-                             float* pm, int32_t* pr) {
+ANN_INLINE void split_phases_impl(const float* vm, const int32_t* vr, int64_t w, int64_t stride,
+                                  int64_t phase_len, float* pm, int32_t* pr) {
   int64_t j = 0;
   if (stride == 2) {
     const vi8 even = {0, 2, 4, 6, 8, 10, 12, 14}, odd = even + 1;
@@ -100,10 +105,14 @@ ANN_CLONES void split_phases(const float* vm, const int32_t* vr, int64_t w, int6
       pr[q * phase_len + jj] = vr[i];
     }
 }
+ANN_SIMD_KERNEL(void, split_phases,
+                (const float* vm, const int32_t* vr, int64_t w, int64_t stride, int64_t phase_len, float* pm,
+                 int32_t* pr),
+                (vm, vr, w, stride, phase_len, pm, pr))
 
 // The running winners start as window offset 0: value, row and column col0 + t*cstep.
-ANN_CLONES void init_candidates(float* m, int32_t* r, int32_t* c, const float* v, const int32_t* rr,
-                                int32_t col0, int32_t cstep, int64_t n) {
+ANN_INLINE void init_candidates_impl(float* m, int32_t* r, int32_t* c, const float* v, const int32_t* rr,
+                                     int32_t col0, int32_t cstep, int64_t n) {
   std::memcpy(m, v, static_cast<size_t>(n) * sizeof(float));
   std::memcpy(r, rr, static_cast<size_t>(n) * sizeof(int32_t));
   int64_t t = 0;
@@ -111,21 +120,29 @@ ANN_CLONES void init_candidates(float* m, int32_t* r, int32_t* c, const float* v
   for (; t + 8 <= n; t += 8) vstore(c + t, (lane + static_cast<int32_t>(t)) * cstep + col0);
   for (; t < n; ++t) c[t] = static_cast<int32_t>(col0 + t * cstep);
 }
+ANN_SIMD_KERNEL(void, init_candidates,
+                (float* m, int32_t* r, int32_t* c, const float* v, const int32_t* rr, int32_t col0,
+                 int32_t cstep, int64_t n),
+                (m, r, c, v, rr, col0, cstep, n))
 
-ANN_CLONES void write_winners(float* y, int32_t* index, const float* m, const int32_t* r, const int32_t* c,
-                              int32_t w, int64_t n) {
+ANN_INLINE void write_winners_impl(float* y, int32_t* index, const float* m, const int32_t* r,
+                                   const int32_t* c, int32_t w, int64_t n) {
   std::memcpy(y, m, static_cast<size_t>(n) * sizeof(float));
   int64_t t = 0;
   for (; t + 8 <= n; t += 8) vstore(index + t, vload<vi8>(r + t) * w + vload<vi8>(c + t));
   for (; t < n; ++t) index[t] = r[t] * w + c[t];
 }
+ANN_SIMD_KERNEL(void, write_winners,
+                (float* y, int32_t* index, const float* m, const int32_t* r, const int32_t* c, int32_t w,
+                 int64_t n),
+                (y, index, m, r, c, w, n))
 
 // Merges, for t in [0, n), the candidate (v[t], row rr[t], column col0 + t*cstep) into the
 // running winner (m, r, c) of output t. Candidates come later in the window's scan than the
 // running winner (larger column, same or other row), so on a flat-index comparison only the
 // rows matter: a tie goes to the candidate when its row is smaller, a NaN when not.
-ANN_CLONES void merge_candidates(float* m, int32_t* r, int32_t* c, const float* v, const int32_t* rr,
-                                 int32_t col0, int32_t cstep, int64_t n) {
+ANN_INLINE void merge_candidates_impl(float* m, int32_t* r, int32_t* c, const float* v, const int32_t* rr,
+                                      int32_t col0, int32_t cstep, int64_t n) {
   int64_t t = 0;
   const vi8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
   for (; t + 8 <= n; t += 8) {
@@ -147,6 +164,10 @@ ANN_CLONES void merge_candidates(float* m, int32_t* r, int32_t* c, const float* 
     }
   }
 }
+ANN_SIMD_KERNEL(void, merge_candidates,
+                (float* m, int32_t* r, int32_t* c, const float* v, const int32_t* rr, int32_t col0,
+                 int32_t cstep, int64_t n),
+                (m, r, c, v, rr, col0, cstep, n))
 
 }  // namespace
 

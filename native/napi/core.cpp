@@ -5,6 +5,7 @@
 #include "ann/alloc.h"
 #include "ann/gemm.h"
 #include "ann/parallel.h"
+#include "ann/simd.h"
 #include "args.h"
 #include "registry.h"
 
@@ -140,11 +141,12 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("blasConfig", Napi::String::New(env, openblas_get_config()));
   o.Set("blas", Napi::String::New(env, blas_name()));
   o.Set("threads", Napi::Number::New(env, num_threads()));
-  std::string simd = "sse2";
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) simd = "avx2+fma";
-  if (__builtin_cpu_supports("avx512f")) simd = "avx512f";
-  o.Set("simd", Napi::String::New(env, simd));
+  o.Set("simd", Napi::String::New(env, simd::level_name(simd::level())));
+  const std::vector<std::string> levels = simd::supported_levels();
+  Napi::Array list = Napi::Array::New(env, levels.size());
+  for (size_t i = 0; i < levels.size(); ++i)
+    list.Set(static_cast<uint32_t>(i), Napi::String::New(env, levels[i]));
+  o.Set("simdLevels", list);
   o.Set("cuda", Napi::String::New(env, "unavailable (this build has no CUDA backend)"));
   return o;
 }
