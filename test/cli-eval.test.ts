@@ -49,6 +49,21 @@ beforeAll(() => {
   models.saveCheckpoint(named, m4, classMetadata({ classes: ['sky', 'road', 'car', 'tree'], palette: [[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]] }));
 });
 
+/** A plain-layout folder (images/, masks/, classes.json) of two 40x48 scenes with 4 classes. */
+async function plainFolder(name: string, maskValue: (x: number) => number): Promise<string> {
+  const root = join(dir, name);
+  mkdirSync(join(root, 'images'), { recursive: true });
+  mkdirSync(join(root, 'masks'), { recursive: true });
+  writeFileSync(join(root, 'classes.json'), JSON.stringify({ classes: ['sky', 'road', 'car', 'tree'], palette: [[0, 0, 200], [90, 90, 90], [200, 0, 0], [0, 150, 0]] }));
+  const scenes = synthetic({ split: 'val', length: 2, height: 40, width: 48 });
+  for (let i = 0; i < 2; i++) {
+    await sharp(scenes.sample(i).image, { raw: { width: 48, height: 40, channels: 3 } }).png().toFile(join(root, 'images', `s${i}.png`));
+    const mask = Buffer.from(Uint8Array.from({ length: 40 * 48 }, (_, p) => maskValue(p % 48)));
+    await sharp(mask, { raw: { width: 48, height: 40, channels: 1 } }).toColourspace('b-w').png().toFile(join(root, 'masks', `s${i}.png`));
+  }
+  return root;
+}
+
 describe('ann-seg eval', () => {
   it("prints the per-class table, mIoU and pixel accuracy of the run's own val split, equal to evaluate()", async () => {
     const { code, out, err } = await capture(['eval', '--checkpoint', ckptRun, '--data', 'synthetic']);
@@ -75,21 +90,6 @@ describe('ann-seg eval', () => {
     expect(r.confusion.flat().reduce((a: number, b: number) => a + b, 0)).toBeGreaterThan(0);
     expect(r.miou).toBeGreaterThanOrEqual(0);
   });
-
-  /** A plain-layout folder (images/, masks/, classes.json) of two 40x48 scenes with 4 classes. */
-  async function plainFolder(name: string, maskValue: (x: number) => number): Promise<string> {
-    const root = join(dir, name);
-    mkdirSync(join(root, 'images'), { recursive: true });
-    mkdirSync(join(root, 'masks'), { recursive: true });
-    writeFileSync(join(root, 'classes.json'), JSON.stringify({ classes: ['sky', 'road', 'car', 'tree'] }));
-    const scenes = synthetic({ split: 'val', length: 2, height: 40, width: 48 });
-    for (let i = 0; i < 2; i++) {
-      await sharp(scenes.sample(i).image, { raw: { width: 48, height: 40, channels: 3 } }).png().toFile(join(root, 'images', `s${i}.png`));
-      const mask = Buffer.from(Uint8Array.from({ length: 40 * 48 }, (_, p) => maskValue(p % 48)));
-      await sharp(mask, { raw: { width: 48, height: 40, channels: 1 } }).toColourspace('b-w').png().toFile(join(root, 'masks', `s${i}.png`));
-    }
-    return root;
-  }
 
   it('evaluates a plain-layout folder with its own class names', async () => {
     const root = await plainFolder('plain', (x) => (x < 10 ? 255 : x % 4));
@@ -197,6 +197,21 @@ describe('ann-seg predict', () => {
     const mask = await sharp(join(out, 'scene_mask.png')).raw().toBuffer();
     const allowed = new Set(['1,2,3', '4,5,6', '7,8,9', '10,11,12']);
     for (let i = 0; i < mask.length; i += 3) expect(allowed.has([...mask.subarray(i, i + 3)].join())).toBe(true);
+  });
+
+  it("takes class names and palette from the run's data folder", async () => {
+    const data = await plainFolder('plain-for-predict', (x) => x % 4);
+    const run = join(dir, 'plain-run');
+    mkdirSync(join(run, 'checkpoints'), { recursive: true });
+    writeFileSync(join(run, 'config.json'), JSON.stringify({ model: { ...CONFIG, numClasses: 4 }, data, iters: 1, batch: 1, crop: 32, lr: 0.01 }));
+    {
+      using m = models.ANN({ ...CONFIG, numClasses: 4 });
+      models.saveCheckpoint(join(run, 'checkpoints', 'last.safetensors'), m);
+    }
+    const { code, out: text } = await capture(['predict', '--checkpoint', run, img, '--out', join(dir, 'pred-plain')]);
+    expect(code).toBe(0);
+    expect(text).toContain('sky rgb(0,0,200), road rgb(90,90,90), car rgb(200,0,0), tree rgb(0,150,0)');
+    expect(text).toContain(`[from the run's data (${data})]`);
   });
 
   it('an unreadable image, a missing one, or no --out is one clear line', async () => {

@@ -1,11 +1,12 @@
 // Which classes a checkpoint predicts, and in which colours: `predict` has no dataset to ask. A
 // checkpoint may carry them in its metadata (classMetadata(dataset) as saveCheckpoint's `extra`);
-// otherwise the run folder it sits in may name the embedded dataset; otherwise they are numbered
-// and coloured from the fixed palette.
+// otherwise the dataset named by the run folder it sits in; otherwise they are numbered and
+// coloured from the fixed palette.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import type { SegDataset } from '../data/types.js';
+import { openDataset } from '../data/folders.js';
 import { SYNTHETIC_CLASSES, SYNTHETIC_PALETTE } from '../data/synthetic.js';
 import { defaultPalette, type RGB } from './overlay.js';
 import { resolveTrainConfig } from './config.js';
@@ -57,7 +58,8 @@ export function runConfigOf(checkpoint: string): TrainConfig | null {
 
 /**
  * The class names and palette for a checkpoint of `numClasses` classes: from its metadata; else
- * from the dataset its run folder's config.json names; else numbered names and defaultPalette.
+ * from the dataset its run folder's config.json names (when it has that many classes); else
+ * numbered names and defaultPalette.
  */
 export function checkpointClasses(path: string, metadata: Record<string, string>, numClasses: number): ClassInfo {
   if (metadata[CLASSES_KEY] !== undefined) {
@@ -66,7 +68,18 @@ export function checkpointClasses(path: string, metadata: Record<string, string>
       metadata[PALETTE_KEY] !== undefined ? parseList<RGB>(path, PALETTE_KEY, metadata[PALETTE_KEY], isRGB, numClasses) : defaultPalette(numClasses);
     return { classes, palette, source: 'checkpoint' };
   }
-  if (runConfigOf(path)?.data === 'synthetic' && SYNTHETIC_CLASSES.length === numClasses)
+  const data = runConfigOf(path)?.data;
+  if (data === 'synthetic' && SYNTHETIC_CLASSES.length === numClasses)
     return { classes: [...SYNTHETIC_CLASSES], palette: SYNTHETIC_PALETTE.map((c) => [c[0], c[1], c[2]] as RGB), source: 'the run config (embedded dataset)' };
+  if (data !== undefined && data !== 'synthetic') {
+    let folder: { classes: readonly string[]; palette: readonly (readonly number[])[] } | null = null;
+    try {
+      folder = openDataset(data);
+    } catch {
+      // The run's data folder moved or is gone: fall back to numbered classes.
+    }
+    if (folder && folder.classes.length === numClasses)
+      return { classes: [...folder.classes], palette: folder.palette.map((c) => [c[0], c[1], c[2]] as RGB), source: `the run's data (${data})` };
+  }
   return { classes: Array.from({ length: numClasses }, (_, i) => `class ${i}`), palette: defaultPalette(numClasses), source: 'default' };
 }

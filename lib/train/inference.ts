@@ -121,7 +121,7 @@ function slideLogits(model: SegmentationModel, x: Tensor, crop: [number, number]
   const cw = Math.min(crop[1], w);
   let sum: Float32Array | null = null;
   let k = 0;
-  const count = new Uint16Array(h * w);
+  const count = new Uint32Array(h * w);
   for (const top of windowStarts(h, ch, stride[0]))
     for (const left of windowStarts(w, cw, stride[1])) {
       const win = tidy(() => model.call(narrow(narrow(x, 2, top, ch), 3, left, cw)).main.toFloat32Array());
