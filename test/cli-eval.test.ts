@@ -5,22 +5,13 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { run } from '../lib/cli/main.js';
 import { synthetic, SYNTHETIC_CLASSES, SYNTHETIC_PALETTE } from '../lib/data/synthetic.js';
 import { models } from '../lib/index.js';
 import { writeSafetensors } from '../lib/io/checkpoint.js';
 import { classMetadata } from '../lib/train/class-names.js';
 import { evaluate } from '../lib/train/evaluate.js';
+import { capture } from './helpers/cli.js';
 
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const code = await run(argv);
-  vi.restoreAllMocks();
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 afterEach(() => vi.restoreAllMocks());
 

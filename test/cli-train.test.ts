@@ -5,23 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
-import { run } from '../lib/cli/main.js';
 import sharp from 'sharp';
 
 import { data, train as T } from '../lib/index.js';
+import { capture } from './helpers/cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ann-cli-train-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const code = await run(argv);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('ann-seg train', () => {
   const out = join(root, 'tiny');

@@ -1,17 +1,9 @@
 // The `ann-seg` command line, called in-process through run() with console output captured.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import { run } from '../lib/cli/main.js';
 import { models } from '../lib/index.js';
+import { capture } from './helpers/cli.js';
 
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const code = await run(argv);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 afterEach(() => vi.restoreAllMocks());
 
