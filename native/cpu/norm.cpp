@@ -1,6 +1,8 @@
 // Batch norm, one channel per work item (channels split over the pool). Each channel's values lie
 // in B contiguous planes of S floats. Sums run in double over eight lanes, which the compiler
-// vectorises without -ffast-math; per-element transforms run in double too and round once.
+// vectorises without -ffast-math. The backward's per-element transform runs in double and rounds
+// once; the forward's stays PyTorch's float formula (in double it moved the r50 fixture's stem
+// gradients 4-20x further from the truth: ReLU and max-pool decisions follow float rounding).
 #include "ann/norm.h"
 
 #include <cmath>
@@ -40,30 +42,36 @@ ANN_INLINE double plane_sq_dev(const float* p, int64_t n, double mean) {
   return s;
 }
 
-// Sum of dy and of dy * (x - mean).
+// Sum of dy, of dy * (x - mean) and of (x - mean).
 ANN_INLINE void plane_grad_sums(const float* dy, const float* x, int64_t n, double mean, double* sum_dy,
-                                double* dot) {
-  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, d[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                                double* dot, double* sum_dx) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, d[8] = {0, 0, 0, 0, 0, 0, 0, 0}, e[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
     for (int j = 0; j < 8; ++j) {
+      const double c = x[i + j] - mean;
       a[j] += dy[i + j];
-      d[j] += dy[i + j] * (x[i + j] - mean);
+      d[j] += dy[i + j] * c;
+      e[j] += c;
     }
-  double sa = 0, sd = 0;
+  double sa = 0, sd = 0, se = 0;
   for (; i < n; ++i) {
+    const double c = x[i] - mean;
     sa += dy[i];
-    sd += dy[i] * (x[i] - mean);
+    sd += dy[i] * c;
+    se += c;
   }
   for (int j = 0; j < 8; ++j) {
     sa += a[j];
     sd += d[j];
+    se += e[j];
   }
   *sum_dy += sa;
   *dot += sd;
+  *sum_dx += se;
 }
 
-// y = (x - mean) * scale + shift over one channel, in double, rounded once.
+// y = (x - mean) * scale + shift over one channel, in float.
 ANN_INLINE void channel_affine(const BatchNormShape& s, int64_t c, const float* x, float* y, double mean,
                                double scale, double shift) {
   const int64_t S = s.spatial;
@@ -71,7 +79,8 @@ ANN_INLINE void channel_affine(const BatchNormShape& s, int64_t c, const float* 
     const int64_t base = (b * s.channels + c) * S;
     const float* xp = x + base;
     float* yp = y + base;
-    for (int64_t i = 0; i < S; ++i) yp[i] = static_cast<float>((xp[i] - mean) * scale + shift);
+    const float mf = static_cast<float>(mean), sf = static_cast<float>(scale), hf = static_cast<float>(shift);
+    for (int64_t i = 0; i < S; ++i) yp[i] = (xp[i] - mf) * sf + hf;
   }
 }
 
@@ -132,13 +141,20 @@ ANN_INLINE void backward_channels_impl(const BatchNormShape& s, int64_t c0, int6
   const int64_t S = s.spatial, n = s.count();
   const bool need_sums = dweight || dbias || (dx && training);
   for (int64_t c = c0; c < c1; ++c) {
-    const double mean = save_mean[c], invstd = save_invstd[c];
-    double sum_dy = 0, dot = 0;
+    const double invstd = save_invstd[c];
+    double mean = save_mean[c], sum_dy = 0, dot = 0, sum_dx = 0;
     if (need_sums)
       for (int64_t b = 0; b < s.batch; ++b) {
         const int64_t base = (b * s.channels + c) * S;
-        plane_grad_sums(dy + base, x + base, S, mean, &sum_dy, &dot);
+        plane_grad_sums(dy + base, x + base, S, mean, &sum_dy, &dot, &sum_dx);
       }
+    if (training && need_sums) {
+      // The saved mean is rounded to float; the forward normalised with the exact one. Centre on
+      // that again (sum (x - mean) must be 0), or every dx carries the rounding times n into sums.
+      const double shift = sum_dx / n;
+      mean += shift;
+      dot -= shift * sum_dy;
+    }
     if (dbias) dbias[c] = static_cast<float>(sum_dy);
     if (dweight) dweight[c] = static_cast<float>(dot * invstd);
     if (!dx) continue;
