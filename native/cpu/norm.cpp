@@ -84,6 +84,20 @@ ANN_INLINE void channel_affine(const BatchNormShape& s, int64_t c, const float* 
   }
 }
 
+// Evaluation mode: each y in double, rounded once, so the result does not depend on whether the
+// compiler fuses the multiply-add (it does at the AVX-512 level only); a deep network in eval mode
+// stacks one such rounding per layer.
+ANN_INLINE void channel_affine_exact(const BatchNormShape& s, int64_t c, const float* x, float* y, double mean,
+                                     double scale, double shift) {
+  const int64_t S = s.spatial;
+  for (int64_t b = 0; b < s.batch; ++b) {
+    const int64_t base = (b * s.channels + c) * S;
+    const float* xp = x + base;
+    float* yp = y + base;
+    for (int64_t i = 0; i < S; ++i) yp[i] = static_cast<float>((xp[i] - mean) * scale + shift);
+  }
+}
+
 ANN_INLINE void train_channels_impl(const BatchNormShape& s, int64_t c0, int64_t c1, const float* x,
                                     const float* weight, const float* bias, float* running_mean,
                                     float* running_var, double momentum, double eps, float* y,
@@ -125,7 +139,7 @@ ANN_INLINE void eval_channels_impl(const BatchNormShape& s, int64_t c0, int64_t 
     save_mean[c] = running_mean[c];
     save_invstd[c] = static_cast<float>(invstd);
     const double w = weight ? weight[c] : 1.0;
-    channel_affine(s, c, x, y, running_mean[c], w * invstd, bias ? bias[c] : 0.0);
+    channel_affine_exact(s, c, x, y, running_mean[c], w * invstd, bias ? bias[c] : 0.0);
   }
 }
 ANN_SIMD_KERNEL(void, eval_channels,
