@@ -149,3 +149,14 @@ describe('ann-seg dispatch', () => {
     expect(r.err).toMatch(/unknown command 'trian'[\s\S]*info/);
   });
 });
+
+describe('ann-seg argument errors', () => {
+  it('says how to pass a value that starts with a dash, and then checks its range', async () => {
+    let r = await capture(['bench', 'blocks', '--scale', '-1']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/option '--scale' needs a value \(a value starting with '-' goes as --scale=VALUE\)/);
+    r = await capture(['bench', 'blocks', '--scale=-1']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--scale must be in \(0, 1\], got -1/);
+  });
+});

@@ -26,9 +26,10 @@ export function parseCommandArgs(args: string[], options: Record<string, OptionS
         throw new UsageError(`unknown option '${quoted}' (expected ${names.join(', ') || 'none'})`);
       case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
         const flag = /--([\w-]+)/.exec(e.message)?.[0] ?? quoted;
-        throw new UsageError(
-          options[flag?.slice(2) ?? '']?.type === 'boolean' ? `option '${flag}' takes no value` : `option '${flag}' needs a value`,
-        );
+        if (options[flag?.slice(2) ?? '']?.type === 'boolean') throw new UsageError(`option '${flag}' takes no value`);
+        // parseArgs will not take a value that starts with '-' (a negative number) after a space.
+        if (/ambiguous/.test(e.message)) throw new UsageError(`option '${flag}' needs a value (a value starting with '-' goes as ${flag}=VALUE)`);
+        throw new UsageError(`option '${flag}' needs a value`);
       }
       case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
         throw new UsageError(`unexpected argument '${/'([^']*)'/.exec(e.message)?.[1]}'`);
