@@ -87,8 +87,8 @@ ANN_INLINE void channel_affine(const BatchNormShape& s, int64_t c, const float* 
 // Evaluation mode: each y in double, rounded once, so the result does not depend on whether the
 // compiler fuses the multiply-add (it does at the AVX-512 level only); a deep network in eval mode
 // stacks one such rounding per layer.
-ANN_INLINE void channel_affine_exact(const BatchNormShape& s, int64_t c, const float* x, float* y, double mean,
-                                     double scale, double shift) {
+ANN_INLINE void channel_affine_exact(const BatchNormShape& s, int64_t c, const float* x, float* y,
+                                     double mean, double scale, double shift) {
   const int64_t S = s.spatial;
   for (int64_t b = 0; b < s.batch; ++b) {
     const int64_t base = (b * s.channels + c) * S;
