@@ -16,9 +16,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 
 import { IGNORE_INDEX } from './normalize.js';
-import type { RawSample, SegDataset } from './types.js';
-
-type RGB = readonly [number, number, number];
+import type { RawSample, RGB, SegDataset } from './types.js';
 
 export const CITYSCAPES_CLASSES = [
   'road',
@@ -89,8 +87,13 @@ function subdirs(path: string): string[] {
     .sort();
 }
 
+/** Whether `c` is an [r, g, b] of integers 0..255 (palettes in class lists and checkpoints). */
+export function isRGB(c: unknown): c is RGB {
+  return Array.isArray(c) && c.length === 3 && c.every((v) => Number.isInteger(v) && v >= 0 && v <= 255);
+}
+
 function checkRGB(where: string, c: unknown): RGB {
-  if (!Array.isArray(c) || c.length !== 3 || !c.every((v) => Number.isInteger(v) && v >= 0 && v <= 255))
+  if (!isRGB(c))
     throw new Error(`${where} must be [r, g, b] with integers 0..255, got ${JSON.stringify(c)}`);
   return [c[0], c[1], c[2]];
 }

@@ -28,11 +28,11 @@
 //   at their quietest (baseline / full), so 10 minutes hold about 2500-3000 iterations with evaluation.
 import { Generator } from '../random.js';
 import { generatorAt, randInt, randUniform, STREAM } from './seed.js';
-import type { RawSample, SegDataset } from './types.js';
+import type { RawSample, RGB, SegDataset } from './types.js';
 
 export const SYNTHETIC_CLASSES = ['background', 'stripes', 'checks', 'marker-red', 'marker-blue', 'token-red', 'token-blue'] as const;
 
-export const SYNTHETIC_PALETTE: readonly (readonly [number, number, number])[] = [
+export const SYNTHETIC_PALETTE: readonly RGB[] = [
   [40, 40, 40],
   [255, 200, 0],
   [0, 190, 120],

@@ -2,6 +2,9 @@
 // decoded examples in their stored form (8-bit RGB, 8-bit class ids); augmentation and
 // normalisation happen in the loader, seeded, so any dataset trains the same way.
 
+/** A colour: red, green, blue in 0..255. */
+export type RGB = readonly [number, number, number];
+
 /**
  * One decoded example: RGB interleaved [H, W, 3] and class ids [H, W] (255 = ignore). Treat the
  * arrays as read-only: a dataset may hand out the same arrays again (the synthetic one caches).
@@ -22,7 +25,7 @@ export interface SegDataset {
   /** numClasses = classes.length; ids outside [0, numClasses) other than 255 are an error. */
   readonly classes: readonly string[];
   /** One RGB colour per class, for masks and overlays. */
-  readonly palette: readonly (readonly [number, number, number])[];
+  readonly palette: readonly RGB[];
   /** Decodes example `index` (0 <= index < length); rejects with an Error naming the file. */
   get(index: number): Promise<RawSample>;
 }

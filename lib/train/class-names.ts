@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import type { SegDataset } from '../data/types.js';
-import { openDataset } from '../data/folders.js';
+import { isRGB, openDataset } from '../data/folders.js';
 import { SYNTHETIC_CLASSES, SYNTHETIC_PALETTE } from '../data/synthetic.js';
 import { defaultPalette, type RGB } from './overlay.js';
 import { resolveTrainConfig } from './config.js';
@@ -38,8 +38,6 @@ function parseList<T>(path: string, key: string, text: string, ok: (v: unknown) 
     throw new Error(`${path}: metadata '${key}' must list ${numClasses} entries, got ${text.slice(0, 80)}`);
   return v as T[];
 }
-
-const isRGB = (c: unknown) => Array.isArray(c) && c.length === 3 && c.every((x) => Number.isInteger(x) && x >= 0 && x <= 255);
 
 /**
  * The config of the run a checkpoint belongs to, when it lies in a run folder's checkpoints/

@@ -4,7 +4,9 @@ import sharp from 'sharp';
 
 import { IGNORE_INDEX } from '../data/normalize.js';
 
-export type RGB = readonly [number, number, number];
+import type { RGB } from '../data/types.js';
+
+export type { RGB };
 export type Palette = readonly RGB[];
 
 /**

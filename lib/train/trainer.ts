@@ -1,10 +1,9 @@
 // The training loop of `ann-seg train`, built from the public API only: models.ANN + models.annLoss
 // (OHEM main + 0.4 aux), optim.SGD + PolyLR stepped every iteration, one tidy scope per step,
 // periodic evaluation and checkpoints that resume bit-identically (see checkpoint.ts).
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tidy } from '../autograd/scope.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { copyFileAtomic, writeFileAtomic } from '../io/atomic.js';
 import { noGrad } from '../autograd/tape.js';
 import { ANN, type ANNModel } from '../models/ann.js';
 import { annLoss } from '../models/loss.js';
@@ -130,9 +129,7 @@ export class Trainer {
         [optimPath(this.paths.last), optimPath(k)],
         [this.paths.last, k],
       ]) {
-        const tmp = join(dirname(to), `.${basename(to)}.${process.pid}.tmp`);
-        copyFileSync(from, tmp);
-        renameSync(tmp, to);
+        copyFileAtomic(from, to);
       }
     }
     return this.paths.last;
