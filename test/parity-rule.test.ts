@@ -59,7 +59,7 @@ describe('parity rule', () => {
   // largest element fails, on every checked tensor.
   const SAMPLE = [
     'attention_b2_n7_s110', 'backbone_r18_grads', 'blocks_afnb_pyramid-avg', 'conv', 'elementwise', 'f_basic',
-    'f_nn_ops', 'interp', 'loss_ce', 'loss_ohem', 'loss_softmax', 'norm', 'optim', 'pool_pyramid', 'ann_model_r18_grads', 'train_small',
+    'f_nn_ops', 'interp', 'loss_ce', 'loss_ohem', 'loss_softmax', 'norm', 'optim', 'pool_pyramid', 'ann_model_r18_grads', 'ann_model_r50', 'ann_model_r50_grads', 'train_small',
   ];
   it.each(SAMPLE)('%s: a one-element error of relative 1e-3 fails every check', (name) => {
     const fx = new Fixture(name);
@@ -76,13 +76,5 @@ describe('parity rule', () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(0);
-  });
-
-  it('the exempt r50 network fixture indeed cannot see a 1e-3 error (PyTorch float32 drifts that far)', () => {
-    const fx = new Fixture('ann_model_r50_grads');
-    const key = 'grad.backbone.layer1.0.bn1.bias';
-    const truth = fx.raw(`${key}.f64`).data as Float64Array;
-    const ours = rounded(truth);
-    expect(mutationEscapes(ours, truth, fx.raw(`${key}.f32`).data as Float32Array, fx.raw(`${key}.f32alt`).data as Float32Array).length).toBeGreaterThan(0);
   });
 });

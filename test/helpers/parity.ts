@@ -153,14 +153,6 @@ export function mutationEscapes(
   return escaped;
 }
 
-/**
- * Fixtures whose checks cannot see a 1e-3 error at every element, because PyTorch's own float32
- * error there is about that large (so the rule allows it): the r50 network at width 0.04 in
- * training mode amplifies rounding to ~1e-3 in its logits and gradients. ann_model_r18 checks
- * the same code paths tightly.
- */
-const MUTATION_EXEMPT = new Set(['ann_model_r50', 'ann_model_r50_grads']);
-
 /** With ANN_SEG_PARITY_LOG=file (a seed sweep), each Fixture check appends `label ok|FAIL ...`. */
 function logCheck(label: string, outcome: string): void {
   const log = process.env.ANN_SEG_PARITY_LOG;
@@ -226,11 +218,9 @@ export class Fixture {
       return { decade: 0, ours: Number.NaN, torch: Number.NaN, allowed: Number.NaN };
     }
     // Every check also shows it would fail on a one-element error of our output.
-    if (!MUTATION_EXEMPT.has(this.name)) {
-      const escaped = mutationEscapes(ours, truth.data as Float64Array, torch.data as Float32Array, alt);
-      if (escaped.length)
-        throw new Error(`${label}: the parity check accepts a ${MUTATION} relative error at element ${escaped.join(', ')} (it cannot fail there)`);
-    }
+    const escaped = mutationEscapes(ours, truth.data as Float64Array, torch.data as Float32Array, alt);
+    if (escaped.length)
+      throw new Error(`${label}: the parity check accepts a ${MUTATION} relative error at element ${escaped.join(', ')} (it cannot fail there)`);
     return report;
   }
 
