@@ -298,6 +298,7 @@ def fixture(tag, depth, width, seed, top, weights, skip, steps, lr):
     t_sorted = check_margin(out64[1].detach(), y, min_kept, f"{tag} ohem")
     t_fixed = check_margin(out64[1].detach(), y, 100, f"{tag} ohem_thresh")
     assert t_sorted > 0.7 and t_fixed == 0.7, (t_sorted, t_fixed)
+    kinks_checked = [1]  # the SGD steps whose gradient was taken where every kink keeps its margin
     check_kinks(net, dict(net.named_parameters()), x, y, min_kept, f"{tag} first step")
     kept_fixed = int((p_sorted < 0.7).sum())
     assert 0 < kept_fixed < n_valid, kept_fixed
@@ -341,6 +342,7 @@ def fixture(tag, depth, width, seed, top, weights, skip, steps, lr):
             if step < steps - 1:
                 if dt == torch.float64:
                     check_kinks(net, dict(n.named_parameters()), x, y, min_kept, f"{tag} sgd step {step + 2}")
+                    kinks_checked.append(step + 2)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -358,6 +360,7 @@ def fixture(tag, depth, width, seed, top, weights, skip, steps, lr):
         "parameter_names": json.dumps([k for k, _ in net.named_parameters()]),
         "min_kept": min_kept, "min_kept_thresh": 100, "lr": lr, "sgd_steps": steps, "momentum": 0.9, "weight_decay": 5e-4,
         "threshold_sorted": t_sorted, "kept_thresh": kept_fixed, "valid": n_valid,
+        "kink_margins_kept": json.dumps(kinks_checked),
     }
     save(f"ann_model_{tag}", rec, meta)
     save(f"ann_model_{tag}_grads", grads, {"parameter_names": meta["parameter_names"]})
