@@ -5,7 +5,7 @@
 // not a test.
 //   npx tsx bench/data/separation.ts [--variants baseline,full] [--seeds 1,2] [--iters 300] [--batch 8]
 //       [--crop 64] [--lr 0.02] [--width 0.25] [--key 16] [--value 32] [--context 64] [--aux 32] [--val 100]
-//       [--size 96] [--cast 40] [--spread 12]
+//       [--size 96] [--tint 45] [--lo 0.62] [--hi 0.8] [--clump 1.6]
 import { parseArgs } from 'node:util';
 
 import { data, models, noGrad, optim, tidy } from '../../lib/index.js';
@@ -26,8 +26,10 @@ const { values: a } = parseArgs({
     aux: { type: 'string', default: '32' },
     val: { type: 'string', default: '100' },
     size: { type: 'string', default: '96' },
-    cast: { type: 'string', default: String(data.DEFAULT_CAST) },
-    spread: { type: 'string', default: String(data.DEFAULT_CAST_SPREAD) },
+    tint: { type: 'string', default: String(data.DEFAULT_TINT) },
+    lo: { type: 'string', default: String(data.MAJORITY_MIN) },
+    hi: { type: 'string', default: String(data.MAJORITY_MAX) },
+    clump: { type: 'string', default: String(data.DEFAULT_CLUMP) },
   },
 });
 const num = (s: string) => Number(s);
@@ -72,7 +74,7 @@ function evaluate(model: models.ANNModel, val: data.SyntheticDataset): { acc: nu
   return { acc: diag / total, miou: iou.reduce((s, v) => s + v, 0) / K, iou };
 }
 
-const castOptions = { cast: num(a.cast), castSpread: num(a.spread) };
+const castOptions = { tint: num(a.tint), majority: [num(a.lo), num(a.hi)] as const, clump: num(a.clump) };
 const val = data.synthetic({ split: 'val', length: num(a.val), seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
 const rows: string[] = [];
 for (const variant of a.variants.split(',') as models.ANNVariant[]) {
