@@ -25,6 +25,7 @@ const { values: a } = parseArgs({
     context: { type: 'string', default: '64' },
     aux: { type: 'string', default: '32' },
     val: { type: 'string', default: '100' },
+    'batch-stats': { type: 'boolean', default: false },
     size: { type: 'string', default: '96' },
     tint: { type: 'string', default: String(data.DEFAULT_TINT) },
     lo: { type: 'string', default: String(data.MAJORITY_MIN) },
@@ -36,9 +37,11 @@ const num = (s: string) => Number(s);
 const iters = num(a.iters);
 const K = data.SYNTHETIC_CLASSES.length;
 
-function evaluate(model: models.ANNModel, val: data.SyntheticDataset): { acc: number; miou: number; iou: number[] } {
+function evaluate(model: models.ANNModel, val: data.SyntheticDataset, batchStats = false): { acc: number; miou: number; iou: number[] } {
   const conf = new Float64Array(K * K);
-  model.eval();
+  // batchStats: BN normalises with each batch of 10 scenes' own statistics (and dropout stays on), to tell
+  // what the network learned from what its running statistics give.
+  if (!batchStats) model.eval();
   for (let start = 0; start < val.length; start += 10) {
     const samples = Array.from({ length: Math.min(10, val.length - start) }, (_, i) => val.sample(start + i));
     const logits = noGrad(() =>
@@ -120,6 +123,12 @@ for (const variant of a.variants.split(',') as models.ANNVariant[]) {
     const row = `${variant.padEnd(9)} seed ${seed}  acc ${(100 * e.acc).toFixed(1)}  mIoU ${(100 * e.miou).toFixed(1)}  IoU ${e.iou.map((v) => (100 * v).toFixed(0)).join('/')}  ${(trainMs / iters).toFixed(0)} ms/it, data ${((100 * wait) / trainMs).toFixed(1)}%`;
     console.log(row);
     rows.push(row);
+    if (a['batch-stats']) {
+      const t = evaluate(model, val, true);
+      const r2 = `${variant.padEnd(9)} seed ${seed}  batch statistics: acc ${(100 * t.acc).toFixed(1)}  mIoU ${(100 * t.miou).toFixed(1)}  IoU ${t.iou.map((v) => (100 * v).toFixed(0)).join('/')}`;
+      console.log(r2);
+      rows.push(r2);
+    }
     opt.dispose();
     model.dispose();
   }

@@ -1,11 +1,8 @@
 // `ann-seg ablate --table 6|7`: the paper's ablations on the embedded dataset, every row trained
 // with the same budget and seeds; markdown + JSON + a bar chart.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { native } from '../native/index.js';
 import { PLAIN_ANCHORS, ablationMarkdown, runAblation, selectCases, writeAblation } from '../train/ablation.js';
-import type { AblationRow } from '../train/run-folder.js';
 import { DEFAULT_PRESET, preset } from '../train/presets.js';
 import { numberOption, parseCommandArgs, stringOption, UsageError, type Command } from './args.js';
 
@@ -21,7 +18,6 @@ async function ablate(args: string[]): Promise<number> {
     val: { type: 'string' },
     out: { type: 'string' },
     rows: { type: 'string' },
-    jobs: { type: 'string' },
   });
   const table = numberOption(values, 'table', { integer: true });
   if (table !== 6 && table !== 7) throw new UsageError(`--table must be 6 or 7, got ${stringOption(values, 'table') ?? 'nothing'}`);
@@ -48,37 +44,33 @@ async function ablate(args: string[]): Promise<number> {
   try {
     cases = selectCases(table, rowNames);
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError(`--rows: ${(err as Error).message.replace(/^ablation: /, '')}`);
   }
-  const jobs = Math.min(numberOption(values, 'jobs', { integer: true, min: 1 }) ?? 1, cases.length);
-  const threads = jobs > 1 ? Math.max(1, Math.floor(native.info().threads / jobs)) : native.info().threads;
+  const threads = native.info().threads;
   const command =
     `ann-seg ablate --table ${table} --iters ${iters} --seeds ${seedCount} --val ${val}${presetName === DEFAULT_PRESET ? '' : ` --preset ${presetName}`}` +
-    `${rowNames ? ` --rows ${rowNames.join(',')}` : ''}${jobs > 1 ? ` --jobs ${jobs}` : ''}`;
+    `${rowNames ? ` --rows ${rowNames.join(',')}` : ''}`;
   console.log(
     `Table ${table}: ${cases.length} rows x ${seedCount} seeds, '${presetName}' preset (depth ${base.model.depth}, width ${base.model.width}), ` +
-      `${iters} iterations of batch ${base.batch} at crop ${base.crop}, ${jobs > 1 ? `${jobs} processes of ${threads} thread(s)` : `${threads} threads`} -> ${out}`,
+      `${iters} iterations of batch ${base.batch} at crop ${base.crop}, ${threads} threads -> ${out}`,
   );
   const t0 = performance.now();
-  const rows =
-    jobs > 1
-      ? await runInParts({ table, iters, seedCount, val, presetName, out, jobs, threads, names: cases.map((c) => c.name) })
-      : await runAblation({
-          table,
-          base,
-          seeds,
-          out,
-          rows: rowNames,
-          onRun: (r) =>
-            console.log(
-              `[${r.done}/${r.total}] ${r.name} seed ${r.seed}: mIoU ${(100 * r.miou).toFixed(2)}%, ${r.msPerIter.toFixed(0)} ms/iter, ${r.seconds.toFixed(0)} s`,
-            ),
-        });
+  const rows = await runAblation({
+    table,
+    base,
+    seeds,
+    out,
+    rows: rowNames,
+    onRun: (r) =>
+      console.log(
+        `[${r.done}/${r.total}] ${r.name} seed ${r.seed}: mIoU ${(100 * r.miou).toFixed(2)}%, ${r.msPerIter.toFixed(0)} ms/iter, ${r.seconds.toFixed(0)} s`,
+      ),
+  });
   const minutes = (performance.now() - t0) / 60000;
   const header = [
     `# Table ${table} on the embedded dataset`,
     '',
-    `Command: \`${command}\` (${minutes.toFixed(1)} min wall, ${jobs > 1 ? `${jobs} processes of ${threads} thread(s)` : `${threads} threads`}).`,
+    `Command: \`${command}\` (${minutes.toFixed(1)} min wall, ${threads} threads).`,
     `Each row: the '${presetName}' preset (ResNet-${base.model.depth} at width ${base.model.width}), ${iters} iterations, batch ${base.batch}, crop ${base.crop}, ` +
       `SGD + poly from lr ${base.lr}, OHEM + 0.4 aux; seeds ${seeds.join(', ')} (the seed sets initialisation, dropout, data order and augmentation); ` +
       `evaluated on ${base.synthetic?.valSize ?? '?'} validation scenes (whole image). mIoU std: sample standard deviation over seeds.`,
@@ -91,59 +83,15 @@ async function ablate(args: string[]): Promise<number> {
   return 0;
 }
 
-interface Parts {
-  table: number;
-  iters: number;
-  seedCount: number;
-  val: number;
-  presetName: string;
-  out: string;
-  jobs: number;
-  threads: number;
-  names: string[];
-}
-
-/**
- * --jobs n: the rows dealt round-robin to n child processes of this command (each with
- * ANN_SEG_NUM_THREADS threads, writing under out/part-k), their rows put back in the table's order.
- * Each row still trains its seeds one after another, so every row's result is what one process gives.
- */
-async function runInParts(p: Parts): Promise<AblationRow[]> {
-  const groups = Array.from({ length: p.jobs }, (_, k) => p.names.filter((_, i) => i % p.jobs === k));
-  const main = new URL('./main.js', import.meta.url).href;
-  const parts = groups.map(async (names, k) => {
-    const dir = join(p.out, `part-${k}`);
-    const args = ['ablate', '--table', String(p.table), '--iters', String(p.iters), '--seeds', String(p.seedCount), '--val', String(p.val)];
-    args.push('--preset', p.presetName, '--rows', names.join(','), '--out', dir);
-    const script = `const { run } = await import(${JSON.stringify(main)}); process.exitCode = await run(${JSON.stringify(args)});`;
-    const child = spawn(process.execPath, [...process.execArgv, '--input-type=module', '-e', script], {
-      env: { ...process.env, ANN_SEG_NUM_THREADS: String(p.threads) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let pending = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop()!;
-      for (const line of lines) if (line.startsWith('[')) console.log(`part ${k}: ${line}`);
-    });
-    const code = await new Promise<number | null>((res, rej) => child.on('error', rej).on('exit', res));
-    if (code !== 0) throw new Error(`ablation: part ${k} (rows ${names.join(', ')}) exited with ${code}; its log is under ${dir}`);
-    return JSON.parse(readFileSync(join(dir, `table${p.table}.json`), 'utf8')) as AblationRow[];
-  });
-  const rows = (await Promise.all(parts)).flat();
-  return p.names.map((n) => rows.find((r) => r.name === n)!);
-}
-
 export const ablateCommand: Command = {
   summary: "the paper's Table 6 / Table 7 ablations on the embedded dataset",
-  help: `usage: ann-seg ablate --table 6|7 [--iters n] [--seeds n] [--val n] [--preset name] [--rows a,b] [--jobs n] [--out dir]
+  help: `usage: ann-seg ablate --table 6|7 [--iters n] [--seeds n] [--val n] [--preset name] [--rows a,b] [--out dir]
 
 Trains every row of the paper's Table 6 (the nine block variants) or Table 7 (APNB's
 sampling method and anchor count) on the embedded dataset, with the same preset
 (default ${DEFAULT_PRESET}), budget (--iters, default ${DEFAULT_ITERS}) and seeds (0..n-1, default 3),
 evaluates each on --val validation scenes (default ${DEFAULT_VAL}) and writes table<N>.md, table<N>.json and a bar
 chart (table<N>.svg/.png) into --out (default runs/ablate-table<N>), run folders under runs/.
---rows trains only the named rows (e.g. baseline,full); --jobs n deals the rows to n processes
-of threads/n threads each (run folders then under part-<k>/runs/).`,
+--rows trains only the named rows, e.g. --rows baseline,full (a quick two-row comparison).`,
   run: ablate,
 };
