@@ -176,5 +176,25 @@ describe('ann-seg ablate', () => {
     const s = await capture(['ablate', '--table', '7', '--preset', 'tiny']);
     expect(s.code).toBe(2);
     expect(s.err).toMatch(/Table 7's plain sampling takes 36 anchors, but preset 'tiny' crops 32 px/);
+    const r = await capture(['ablate', '--table', '6', '--preset', 'tiny', '--rows', 'baseline,fulll']);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(
+      "ann-seg ablate: --rows: Table 6 has no row 'fulll' (expected one of baseline, nb, apnb, common-fusion, fnb, afnb, common-fusion+nb, fnb+nb, full)",
+    );
   });
+
+  it('--rows trains only the named rows, in the table order, with per-class IoU', async () => {
+    const out = join(root, 'ablate-rows');
+    const { code, err } = await capture(['ablate', '--table', '6', '--preset', 'tiny', '--iters', '1', '--seeds', '1', '--val', '2', '--rows', 'full,baseline', '--out', out]);
+    expect(code, err).toBe(0);
+    const rows = JSON.parse(readFileSync(join(out, 'table6.json'), 'utf8')) as T.AblationRow[];
+    expect(rows.map((r) => r.name)).toEqual(['baseline', 'full']);
+    for (const r of rows) {
+      expect(r.classes).toEqual([...data.SYNTHETIC_CLASSES]);
+      expect(r.classIou).toHaveLength(data.SYNTHETIC_CLASSES.length);
+    }
+    const md = readFileSync(join(out, 'table6.md'), 'utf8');
+    expect(md).toContain('--rows full,baseline');
+    expect(md).toContain(`| row | ${data.SYNTHETIC_CLASSES.join(' | ')} |`);
+  }, 60000);
 });

@@ -5,7 +5,7 @@
 // not a test.
 //   npx tsx bench/data/separation.ts [--variants baseline,full] [--seeds 1,2] [--iters 300] [--batch 8]
 //       [--crop 64] [--lr 0.02] [--width 0.25] [--key 16] [--value 32] [--context 64] [--aux 32] [--val 100]
-//       [--size 96] [--cast 40] [--spread 12]
+//       [--size 96] [--tint 45] [--lo 0.62] [--hi 0.8] [--clump 1.6]
 import { parseArgs } from 'node:util';
 
 import { data, models, noGrad, optim, tidy } from '../../lib/index.js';
@@ -25,18 +25,23 @@ const { values: a } = parseArgs({
     context: { type: 'string', default: '64' },
     aux: { type: 'string', default: '32' },
     val: { type: 'string', default: '100' },
+    'batch-stats': { type: 'boolean', default: false },
     size: { type: 'string', default: '96' },
-    cast: { type: 'string', default: String(data.DEFAULT_CAST) },
-    spread: { type: 'string', default: String(data.DEFAULT_CAST_SPREAD) },
+    tint: { type: 'string', default: String(data.DEFAULT_TINT) },
+    lo: { type: 'string', default: String(data.MAJORITY_MIN) },
+    hi: { type: 'string', default: String(data.MAJORITY_MAX) },
+    clump: { type: 'string', default: String(data.DEFAULT_CLUMP) },
   },
 });
 const num = (s: string) => Number(s);
 const iters = num(a.iters);
 const K = data.SYNTHETIC_CLASSES.length;
 
-function evaluate(model: models.ANNModel, val: data.SyntheticDataset): { acc: number; miou: number; iou: number[] } {
+function evaluate(model: models.ANNModel, val: data.SyntheticDataset, batchStats = false): { acc: number; miou: number; iou: number[] } {
   const conf = new Float64Array(K * K);
-  model.eval();
+  // batchStats: BN normalises with each batch of 10 scenes' own statistics (and dropout stays on), to tell
+  // what the network learned from what its running statistics give.
+  if (!batchStats) model.eval();
   for (let start = 0; start < val.length; start += 10) {
     const samples = Array.from({ length: Math.min(10, val.length - start) }, (_, i) => val.sample(start + i));
     const logits = noGrad(() =>
@@ -72,7 +77,7 @@ function evaluate(model: models.ANNModel, val: data.SyntheticDataset): { acc: nu
   return { acc: diag / total, miou: iou.reduce((s, v) => s + v, 0) / K, iou };
 }
 
-const castOptions = { cast: num(a.cast), castSpread: num(a.spread) };
+const castOptions = { tint: num(a.tint), majority: [num(a.lo), num(a.hi)] as const, clump: num(a.clump) };
 const val = data.synthetic({ split: 'val', length: num(a.val), seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
 const rows: string[] = [];
 for (const variant of a.variants.split(',') as models.ANNVariant[]) {
@@ -118,6 +123,12 @@ for (const variant of a.variants.split(',') as models.ANNVariant[]) {
     const row = `${variant.padEnd(9)} seed ${seed}  acc ${(100 * e.acc).toFixed(1)}  mIoU ${(100 * e.miou).toFixed(1)}  IoU ${e.iou.map((v) => (100 * v).toFixed(0)).join('/')}  ${(trainMs / iters).toFixed(0)} ms/it, data ${((100 * wait) / trainMs).toFixed(1)}%`;
     console.log(row);
     rows.push(row);
+    if (a['batch-stats']) {
+      const t = evaluate(model, val, true);
+      const r2 = `${variant.padEnd(9)} seed ${seed}  batch statistics: acc ${(100 * t.acc).toFixed(1)}  mIoU ${(100 * t.miou).toFixed(1)}  IoU ${t.iou.map((v) => (100 * v).toFixed(0)).join('/')}`;
+      console.log(r2);
+      rows.push(r2);
+    }
     opt.dispose();
     model.dispose();
   }

@@ -2,7 +2,7 @@
 // with the same budget and seeds; markdown + JSON + a bar chart.
 import { resolve } from 'node:path';
 import { native } from '../native/index.js';
-import { PLAIN_ANCHORS, ablationCases, ablationMarkdown, runAblation, writeAblation } from '../train/ablation.js';
+import { PLAIN_ANCHORS, ablationMarkdown, runAblation, selectCases, writeAblation } from '../train/ablation.js';
 import { DEFAULT_PRESET, preset } from '../train/presets.js';
 import { numberOption, parseCommandArgs, stringOption, UsageError, type Command } from './args.js';
 
@@ -17,6 +17,7 @@ async function ablate(args: string[]): Promise<number> {
     preset: { type: 'string' },
     val: { type: 'string' },
     out: { type: 'string' },
+    rows: { type: 'string' },
   });
   const table = numberOption(values, 'table', { integer: true });
   if (table !== 6 && table !== 7) throw new UsageError(`--table must be 6 or 7, got ${stringOption(values, 'table') ?? 'nothing'}`);
@@ -38,11 +39,20 @@ async function ablate(args: string[]): Promise<number> {
     throw new UsageError(`Table 7's plain sampling takes ${PLAIN_ANCHORS} anchors, but preset '${presetName}' crops ${base.crop} px (a ${side}x${side} feature map); use a preset with a crop of at least 48`);
   const out = resolve(stringOption(values, 'out') ?? `runs/ablate-table${table}`);
   const seeds = Array.from({ length: seedCount }, (_, i) => i);
-  const cases = ablationCases(table);
-  const command = `ann-seg ablate --table ${table} --iters ${iters} --seeds ${seedCount} --val ${val}${presetName === DEFAULT_PRESET ? '' : ` --preset ${presetName}`}`;
+  const rowNames = stringOption(values, 'rows')?.split(',');
+  let cases;
+  try {
+    cases = selectCases(table, rowNames);
+  } catch (err) {
+    throw new UsageError(`--rows: ${(err as Error).message.replace(/^ablation: /, '')}`);
+  }
+  const threads = native.info().threads;
+  const command =
+    `ann-seg ablate --table ${table} --iters ${iters} --seeds ${seedCount} --val ${val}${presetName === DEFAULT_PRESET ? '' : ` --preset ${presetName}`}` +
+    `${rowNames ? ` --rows ${rowNames.join(',')}` : ''}`;
   console.log(
     `Table ${table}: ${cases.length} rows x ${seedCount} seeds, '${presetName}' preset (depth ${base.model.depth}, width ${base.model.width}), ` +
-      `${iters} iterations of batch ${base.batch} at crop ${base.crop}, ${native.info().threads} threads -> ${out}`,
+      `${iters} iterations of batch ${base.batch} at crop ${base.crop}, ${threads} threads -> ${out}`,
   );
   const t0 = performance.now();
   const rows = await runAblation({
@@ -50,6 +60,7 @@ async function ablate(args: string[]): Promise<number> {
     base,
     seeds,
     out,
+    rows: rowNames,
     onRun: (r) =>
       console.log(
         `[${r.done}/${r.total}] ${r.name} seed ${r.seed}: mIoU ${(100 * r.miou).toFixed(2)}%, ${r.msPerIter.toFixed(0)} ms/iter, ${r.seconds.toFixed(0)} s`,
@@ -59,7 +70,7 @@ async function ablate(args: string[]): Promise<number> {
   const header = [
     `# Table ${table} on the embedded dataset`,
     '',
-    `Command: \`${command}\` (${minutes.toFixed(1)} min wall, ${native.info().threads} threads).`,
+    `Command: \`${command}\` (${minutes.toFixed(1)} min wall, ${threads} threads).`,
     `Each row: the '${presetName}' preset (ResNet-${base.model.depth} at width ${base.model.width}), ${iters} iterations, batch ${base.batch}, crop ${base.crop}, ` +
       `SGD + poly from lr ${base.lr}, OHEM + 0.4 aux; seeds ${seeds.join(', ')} (the seed sets initialisation, dropout, data order and augmentation); ` +
       `evaluated on ${base.synthetic?.valSize ?? '?'} validation scenes (whole image). mIoU std: sample standard deviation over seeds.`,
@@ -74,12 +85,13 @@ async function ablate(args: string[]): Promise<number> {
 
 export const ablateCommand: Command = {
   summary: "the paper's Table 6 / Table 7 ablations on the embedded dataset",
-  help: `usage: ann-seg ablate --table 6|7 [--iters n] [--seeds n] [--val n] [--preset name] [--out dir]
+  help: `usage: ann-seg ablate --table 6|7 [--iters n] [--seeds n] [--val n] [--preset name] [--rows a,b] [--out dir]
 
 Trains every row of the paper's Table 6 (the nine block variants) or Table 7 (APNB's
 sampling method and anchor count) on the embedded dataset, with the same preset
 (default ${DEFAULT_PRESET}), budget (--iters, default ${DEFAULT_ITERS}) and seeds (0..n-1, default 3),
 evaluates each on --val validation scenes (default ${DEFAULT_VAL}) and writes table<N>.md, table<N>.json and a bar
-chart (table<N>.svg/.png) into --out (default runs/ablate-table<N>), run folders under runs/.`,
+chart (table<N>.svg/.png) into --out (default runs/ablate-table<N>), run folders under runs/.
+--rows trains only the named rows, e.g. --rows baseline,full (a quick two-row comparison).`,
   run: ablate,
 };

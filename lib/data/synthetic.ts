@@ -1,36 +1,29 @@
-// The embedded dataset: scenes drawn from a seed, where one pair of classes is decided by a cue far
-// from the object and the others by local appearance. It stands in for Cityscapes on a CPU: small,
-// free, deterministic. Whether it separates the paper's Table 6 rows is measured, not assumed: see
-// bench/data/RESULTS.md (at 300-1000 iterations it does NOT yet).
+// The embedded dataset: scenes drawn from a seed, where one pair of classes is decided by the whole
+// image and the others by local appearance. It stands in for Cityscapes on a CPU: small, free,
+// deterministic. Whether it separates the paper's Table 6 rows is measured, not assumed: see
+// bench/data/RESULTS.md and bench/ablation/table6.md.
 //
-// A scene has one colour, red or blue:
-//   background   Voronoi blotches (grey levels 70..160, pixel noise), each tinted towards the
-//                scene's colour (`cast` levels on the red-blue axis, `castSpread` from blotch to blotch)
+// A scene's background is a mosaic of Voronoi blotches (grey levels 70..160, pixel noise), each tinted
+// clearly red or clearly blue (`tint` levels on the red-blue axis). Which blotches are red follows a
+// smooth random field thresholded so that one colour covers a fraction `majority` (drawn per scene
+// from [MAJORITY_MIN, MAJORITY_MAX]) of the tinted area: the colours come in large clumps, so the
+// colour next to any one spot says little about which colour wins overall.
+//   background   the mosaic
 //   stripes      a disc or square of high-contrast stripes                      -> local texture
 //   checks       a disc or square of a checkerboard                             -> local texture
-//   marker-red   small saturated squares in the scene's colour                  -> local colour
-//   marker-blue
-//   token-red    plain bright discs or squares with a dark rim, in a red scene  -> the scene's cast
-//   token-blue   the same objects in a blue scene                               -> the scene's cast
-// Around each token a halo TOKEN_CLEARANCE x min(H, W) wide stays grey and holds no marker, so what
-// a local receptive field sees of a token is the same in both kinds of scene: only information from
-// beyond the halo, pooled over the image, tells token-red from token-blue (what APNB's and AFNB's
-// pooled anchors hand every pixel in one step). The cast covers the whole background, so a random
-// scale-and-crop keeps it (sparse markers alone did not: most training crops holding a token held
-// no marker).
-//
-// Small preset used for the measurements (bench/data/RESULTS.md), provisional for `ann-seg train`:
-//   models.ANN({ depth: 18, width: 0.25, numClasses: 7, keyChannels: 16, valueChannels: 32,
-//                contextChannels: 64, auxChannels: 32 }), crop 64, batch 8, SGD lr 0.1 momentum 0.9
-//   wd 5e-4, poly 0.9; scenes 96 x 96 (train 2000, val 200). Full reached 84.2 mIoU at lr 0.1 x 3000
-//   iterations (seed 1; 69.1 / 69.4 at 1500 on seeds 1 / 2: the token pair comes late); baseline
-//   86.3 / 73.5 at lr 0.1 x 1500 (seeds 1 / 2). 113-190 ms per iteration measured on the 2 cores
-//   at their quietest (baseline / full), so 10 minutes hold about 2500-3000 iterations with evaluation.
+//   token-red    plain bright discs or squares with a dark rim, where red covers more of the scene
+//   token-blue   the same objects where blue does                               -> the whole image
+// Around each token a halo TOKEN_CLEARANCE x min(H, W) wide stays grey, so a token and its nearest
+// surroundings look the same in both kinds of scene. Telling token-red from token-blue takes an
+// area count over the whole image: the average that APNB's and AFNB's pooled anchors (the 1 x 1 level
+// above all) hand every pixel in one step, and that a stack of convolutions, weighting what is near
+// most, has to learn to build. The clumps are small against a training crop, so a random scale and
+// crop keeps the majority in most crops (test/data.test.ts measures how often).
 import { Generator } from '../random.js';
 import { generatorAt, randInt, randUniform, STREAM } from './seed.js';
 import type { RawSample, RGB, SegDataset } from './types.js';
 
-export const SYNTHETIC_CLASSES = ['background', 'stripes', 'checks', 'marker-red', 'marker-blue', 'token-red', 'token-blue'] as const;
+export const SYNTHETIC_CLASSES = ['background', 'stripes', 'checks', 'ground-red', 'ground-blue', 'token-red', 'token-blue'] as const;
 
 export const SYNTHETIC_PALETTE: readonly RGB[] = [
   [40, 40, 40],
@@ -45,27 +38,35 @@ export const SYNTHETIC_PALETTE: readonly RGB[] = [
 const BACKGROUND = 0;
 const STRIPES = 1;
 const CHECKS = 2;
-const MARKER_RED = 3;
-const MARKER_BLUE = 4;
+const GROUND_RED = 3;
+const GROUND_BLUE = 4;
 const TOKEN_RED = 5;
 const TOKEN_BLUE = 6;
 
-/** The width of the grey halo around each token, free of tint and markers, as a fraction of min(H, W). */
-export const TOKEN_CLEARANCE = 0.12;
+/** The width of the grey halo around each token, free of tint, as a fraction of min(H, W). */
+export const TOKEN_CLEARANCE = 0.1;
 
-/** The scene's colour cast (red-blue axis, 8-bit levels) and its spread from blotch to blotch. */
-export const DEFAULT_CAST = 40;
-export const DEFAULT_CAST_SPREAD = 12;
+/** The range a scene's majority fraction (of the tinted area, in the winning colour) is drawn from. */
+export const MAJORITY_MIN = 0.62;
+export const MAJORITY_MAX = 0.8;
 
-/** How strongly the background carries the scene's colour. */
-export interface CastOptions {
-  /** Mean tint of a blotch, in 8-bit levels on the red-blue axis (default DEFAULT_CAST). */
-  cast?: number;
-  /** Standard deviation of the tint from blotch to blotch (default DEFAULT_CAST_SPREAD). */
-  castSpread?: number;
+/** How strongly a blotch is tinted, in 8-bit levels on the red-blue axis. */
+export const DEFAULT_TINT = 45;
+
+/** The spatial frequency of the field that clumps the colours, in cycles per min(H, W). */
+export const DEFAULT_CLUMP = 1.6;
+
+/** The colour cue's strength: tint and how lopsided and clumped the colours are. */
+export interface CueOptions {
+  /** Tint of a blotch, in 8-bit levels on the red-blue axis (default DEFAULT_TINT). */
+  tint?: number;
+  /** [lo, hi]: each scene's majority fraction is uniform in it (default [MAJORITY_MIN, MAJORITY_MAX]). */
+  majority?: readonly [number, number];
+  /** Frequency of the clumping field in cycles per min(H, W) (default DEFAULT_CLUMP); higher is finer. */
+  clump?: number;
 }
 
-export interface SyntheticOptions extends CastOptions {
+export interface SyntheticOptions extends CueOptions {
   /** Scenes are a pure function of (seed, split, index). Default 0. */
   seed?: number;
   /** 'train' and 'val' draw from different streams of the same seed. Default 'train'. */
@@ -137,28 +138,42 @@ function noise(g: Generator, amplitude: number): number {
   return (g.nextUint32() * (2 / 4294967296) - 1) * amplitude;
 }
 
+/** A smooth random field: a few plane waves of `clump` cycles per m in random directions. */
+function clumpField(g: Generator, m: number, clump: number): (x: number, y: number) => number {
+  const waves = Array.from({ length: 4 }, () => {
+    const angle = g.uniform() * 2 * Math.PI;
+    const k = (2 * Math.PI * clump * randUniform(g, 0.75, 1.25)) / m;
+    return { kx: k * Math.cos(angle), ky: k * Math.sin(angle), phase: g.uniform() * 2 * Math.PI };
+  });
+  return (x, y) => waves.reduce((s, w) => s + Math.cos(w.kx * x + w.ky * y + w.phase), 0);
+}
+
 /**
- * Voronoi blotches on a jittered grid (each pixel looks at the 3 x 3 cells around its own), grey
- * levels 70..160, each tinted along the red-blue axis by sign x cast + castSpread x N(0, 1), except
- * where `neutral` says (the halo around tokens), which stays grey.
+ * The mosaic: Voronoi blotches on a jittered grid (each pixel looks at the 3 x 3 cells around its
+ * own), grey levels 70..160. Blotches are ranked by the clumping field at their seed point and the
+ * top ones, by tinted area, turn the winning colour until it covers `majority` of the tinted area;
+ * pixels `neutral` marks (the halo around tokens) stay grey and do not count.
  */
-function paintBackground(c: Canvas, g: Generator, m: number, sign: number, neutral: Uint8Array, cast: number, castSpread: number): void {
-  const cell = Math.max(4, Math.round(m / 8));
+function paintBackground(c: Canvas, g: Generator, m: number, sign: number, neutral: Uint8Array, tint: number, majority: number, clump: number): void {
+  const cell = Math.max(4, Math.round(m / 12));
   // One ring of cells beyond the image on every side, so the 3 x 3 search needs no bounds checks.
   const gw = Math.ceil(c.width / cell) + 2;
   const gh = Math.ceil(c.height / cell) + 2;
   const sx = new Float64Array(gw * gh);
   const sy = new Float64Array(gw * gh);
   const level = new Float64Array(gw * gh);
-  const tint = new Float64Array(gw * gh);
+  const rank = new Float64Array(gw * gh);
+  const field = clumpField(g, m, clump);
   for (let j = 0; j < gh; j++)
     for (let i = 0; i < gw; i++) {
       const k = j * gw + i;
       sx[k] = (i - 1 + g.uniform()) * cell;
       sy[k] = (j - 1 + g.uniform()) * cell;
       level[k] = randUniform(g, 70, 160);
-      tint[k] = sign * cast + castSpread * g.normal();
+      rank[k] = field(sx[k], sy[k]);
     }
+  const owner = new Int32Array(c.height * c.width);
+  const area = new Float64Array(gw * gh);
   for (let y = 0; y < c.height; y++) {
     const cj = Math.floor(y / cell) + 1;
     const py = y + 0.5;
@@ -177,26 +192,41 @@ function paintBackground(c: Canvas, g: Generator, m: number, sign: number, neutr
             nearest = k;
           }
         }
-      const n = level[nearest] + noise(g, 10);
-      const t = neutral[y * c.width + x] ? 0 : tint[nearest];
-      c.put(y * c.width + x, n + t, n, n - t, BACKGROUND);
+      owner[y * c.width + x] = nearest;
+      if (!neutral[y * c.width + x]) area[nearest]++;
     }
+  }
+  const order = Array.from(rank.keys()).sort((a, b) => rank[b] - rank[a] || a - b);
+  const total = area.reduce((s, v) => s + v, 0);
+  const winning = new Uint8Array(gw * gh);
+  // Stop at the blotch that brings the winning share closest to `majority`.
+  let covered = 0;
+  for (const k of order) {
+    if (area[k] === 0) continue;
+    if (Math.abs(covered + area[k] - majority * total) > Math.abs(covered - majority * total)) break;
+    winning[k] = 1;
+    covered += area[k];
+  }
+  for (let p = 0; p < owner.length; p++) {
+    const k = owner[p];
+    const n = level[k] + noise(g, 10);
+    const t = neutral[p] ? 0 : winning[k] ? sign * tint : -sign * tint;
+    c.put(p, n + t, n, n - t, t === 0 ? BACKGROUND : t > 0 ? GROUND_RED : GROUND_BLUE);
   }
 }
 
 /** Draws a shape that keeps `gap` pixels from every placed one, or null after 60 tries. */
-function place(g: Generator, c: Canvas, placed: Shape[], r: number, gap: (other: Shape) => number, only?: Shape['kind']): Shape | null {
+function place(g: Generator, c: Canvas, placed: Shape[], r: number, gap: number): Shape | null {
   for (let t = 0; t < 60; t++) {
-    const kind = g.uniform() < 0.5 ? 'disc' : 'square';
     const s: Shape = {
-      kind: only ?? kind,
+      kind: g.uniform() < 0.5 ? 'disc' : 'square',
       cx: randUniform(g, r, c.width - r),
       cy: randUniform(g, r, c.height - r),
       r,
     };
     // Squares reach sqrt(2) r at the corners; keep clear by the outer radius.
     const outer = (o: Shape) => (o.kind === 'square' ? o.r * Math.SQRT2 : o.r);
-    if (placed.every((o) => Math.hypot(o.cx - s.cx, o.cy - s.cy) >= outer(o) + outer(s) + gap(o))) return s;
+    if (placed.every((o) => Math.hypot(o.cx - s.cx, o.cy - s.cy) >= outer(o) + outer(s) + gap)) return s;
   }
   return null;
 }
@@ -208,38 +238,30 @@ export function syntheticScene(
   index: number,
   height: number,
   width: number,
-  { cast = DEFAULT_CAST, castSpread = DEFAULT_CAST_SPREAD }: CastOptions = {},
+  { tint = DEFAULT_TINT, majority = [MAJORITY_MIN, MAJORITY_MAX], clump = DEFAULT_CLUMP }: CueOptions = {},
 ): RawSample {
   const g = generatorAt(seed, split === 'train' ? STREAM.trainScenes : STREAM.valScenes, index);
   const c = new Canvas(height, width);
   const m = Math.min(height, width);
   const red = g.uniform() < 0.5;
+  const share = randUniform(g, majority[0], majority[1]);
 
   const placed: Shape[] = [];
   const objects: { shape: Shape; cls: number }[] = [];
   const kinds = [
-    ...Array<number>(randInt(g, 1, 2)).fill(TOKEN_RED),
+    ...Array<number>(randInt(g, 2, 3)).fill(TOKEN_RED),
     ...Array<number>(randInt(g, 1, 2)).fill(STRIPES),
     ...Array<number>(randInt(g, 1, 2)).fill(CHECKS),
   ];
   for (const cls of kinds) {
-    const s = place(g, c, placed, randUniform(g, 0.08, 0.14) * m, () => 2);
+    const s = place(g, c, placed, randUniform(g, 0.08, 0.13) * m, 2);
     if (!s) continue;
     placed.push(s);
     objects.push({ shape: s, cls });
   }
-  const tokens = objects.filter((o) => o.cls === TOKEN_RED).map((o) => o.shape);
-  const halo = TOKEN_CLEARANCE * m;
-  const markers: Shape[] = [];
-  const nMarkers = randInt(g, 4, 6);
-  for (let k = 0; k < nMarkers; k++) {
-    const a = randUniform(g, 0.04, 0.055) * m;
-    const s = place(g, c, [...placed, ...markers], a, (o) => (tokens.includes(o) ? halo : 2), 'square');
-    if (s) markers.push(s);
-  }
   const neutral = new Uint8Array(height * width);
-  for (const t of tokens) c.fill(t, (i) => (neutral[i] = 1), halo);
-  paintBackground(c, g, m, red ? 1 : -1, neutral, cast, castSpread);
+  for (const o of objects) c.fill(o.shape, (i) => (neutral[i] = 1), o.cls === TOKEN_RED ? TOKEN_CLEARANCE * m : 0);
+  paintBackground(c, g, m, red ? 1 : -1, neutral, tint, share, clump);
 
   const period = Math.max(4, Math.round(0.07 * m));
   for (const { shape, cls } of objects) {
@@ -268,9 +290,6 @@ export function syntheticScene(
       });
     }
   }
-  const [mr, mg, mb] = red ? [210, 40, 40] : [40, 70, 210];
-  for (const s of markers) c.fill(s, (i) => c.put(i, mr + noise(g, 15), mg + noise(g, 15), mb + noise(g, 15), red ? MARKER_RED : MARKER_BLUE));
-
   return { image: c.image, label: c.label, height, width, name: `synthetic-${split}-${seed}-${index}` };
 }
 
@@ -284,10 +303,20 @@ export class SyntheticDataset implements SegDataset {
   readonly split: 'train' | 'val';
   readonly height: number;
   readonly width: number;
-  readonly castOptions: Required<CastOptions>;
+  readonly cue: Required<CueOptions>;
   readonly #cache: Map<number, RawSample> | null;
 
-  constructor({ seed = 0, split = 'train', length, height = 96, width = 96, cache = true, cast = DEFAULT_CAST, castSpread = DEFAULT_CAST_SPREAD }: SyntheticOptions = {}) {
+  constructor({
+    seed = 0,
+    split = 'train',
+    length,
+    height = 96,
+    width = 96,
+    cache = true,
+    tint = DEFAULT_TINT,
+    majority = [MAJORITY_MIN, MAJORITY_MAX],
+    clump = DEFAULT_CLUMP,
+  }: SyntheticOptions = {}) {
     if (split !== 'train' && split !== 'val') throw new Error(`synthetic dataset: split must be 'train' or 'val', got ${JSON.stringify(split)}`);
     this.seed = positiveInt('seed', seed, 0);
     this.split = split;
@@ -297,12 +326,11 @@ export class SyntheticDataset implements SegDataset {
     this.name = `synthetic(${split}, seed ${seed}, ${this.length} x ${this.height}x${this.width})`;
     if (typeof cache !== 'boolean') throw new Error(`synthetic dataset: cache must be true or false, got ${JSON.stringify(cache)}`);
     this.#cache = cache ? new Map() : null;
-    for (const [name, v] of [
-      ['cast', cast],
-      ['castSpread', castSpread],
-    ] as const)
-      if (typeof v !== 'number' || !(v >= 0 && v <= 128)) throw new Error(`synthetic dataset: ${name} must be a number in [0, 128], got ${JSON.stringify(v)}`);
-    this.castOptions = { cast, castSpread };
+    if (typeof tint !== 'number' || !(tint >= 0 && tint <= 100)) throw new Error(`synthetic dataset: tint must be a number in [0, 100], got ${JSON.stringify(tint)}`);
+    if (!Array.isArray(majority) || majority.length !== 2 || !majority.every((v) => typeof v === 'number' && v > 0.5 && v <= 1) || majority[0] > majority[1])
+      throw new Error(`synthetic dataset: majority must be [lo, hi] with 0.5 < lo <= hi <= 1, got ${JSON.stringify(majority)}`);
+    if (typeof clump !== 'number' || !(clump > 0 && clump <= 16)) throw new Error(`synthetic dataset: clump must be a number in (0, 16], got ${JSON.stringify(clump)}`);
+    this.cue = { tint, majority: [majority[0], majority[1]], clump };
   }
 
   /** Scene `index`, synchronously. Callers must not write into the returned arrays (they may be cached). */
@@ -311,7 +339,7 @@ export class SyntheticDataset implements SegDataset {
       throw new Error(`${this.name}: index ${index} is out of range [0, ${this.length})`);
     let scene = this.#cache?.get(index);
     if (!scene) {
-      scene = syntheticScene(this.seed, this.split, index, this.height, this.width, this.castOptions);
+      scene = syntheticScene(this.seed, this.split, index, this.height, this.width, this.cue);
       this.#cache?.set(index, scene);
     }
     return scene;

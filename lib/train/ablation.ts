@@ -61,6 +61,8 @@ export interface AblationOptions {
   base: TrainConfig;
   seeds: number[];
   out: string;
+  /** Only these rows (case names, in the table's order); default all. */
+  rows?: string[];
   /** Called after each training run. */
   onRun?(info: { name: string; seed: number; miou: number; msPerIter: number; seconds: number; done: number; total: number }): void;
 }
@@ -71,6 +73,23 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Column means of per-seed IoU lists, skipping nulls (a class absent in that run). */
+function meanIou(ious: (number | null)[][]): (number | null)[] {
+  return (ious[0] ?? []).map((_, c) => {
+    const seen = ious.map((r) => r[c]).filter((v): v is number => v !== null);
+    return seen.length ? seen.reduce((a, b) => a + b, 0) / seen.length : null;
+  });
+}
+
+/** The table's cases, or only the named ones (in the table's order); throws naming an unknown row. */
+export function selectCases(table: 6 | 7, rows?: string[]): AblationCase[] {
+  const cases = ablationCases(table);
+  if (!rows) return cases;
+  for (const r of rows)
+    if (!cases.some((c) => c.name === r)) throw new Error(`ablation: Table ${table} has no row '${r}' (expected one of ${cases.map((c) => c.name).join(', ')})`);
+  return cases.filter((c) => rows.includes(c.name));
+}
+
 function std(xs: number[]): number {
   if (xs.length < 2) return 0;
   const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -79,13 +98,14 @@ function std(xs: number[]): number {
 
 /** Trains every case with every seed (run folders under out/runs/) and returns the table's rows. */
 export async function runAblation(o: AblationOptions): Promise<AblationRow[]> {
-  const cases = ablationCases(o.table);
+  const cases = selectCases(o.table, o.rows);
   const data = await openDatasets(o.base);
   const rows: AblationRow[] = [];
   let done = 0;
   for (const c of cases) {
     const mious: number[] = [];
     const ms: number[] = [];
+    const ious: (number | null)[][] = [];
     let params = 0;
     let gflops = 0;
     for (const seed of o.seeds) {
@@ -109,6 +129,7 @@ export async function runAblation(o: AblationOptions): Promise<AblationRow[]> {
       // The first iterations allocate and warm caches: the median of the rest is the steady rate.
       const perIter = median(steps.slice(Math.min(5, steps.length - 1)).map((l) => l.stepMs));
       mious.push(result.lastEval.miou);
+      ious.push(result.lastEval.iou);
       ms.push(perIter);
       o.onRun?.({ name: c.name, seed, miou: result.lastEval.miou, msPerIter: perIter, seconds: (performance.now() - t0) / 1000, done: ++done, total: cases.length * o.seeds.length });
     }
@@ -122,6 +143,8 @@ export async function runAblation(o: AblationOptions): Promise<AblationRow[]> {
       gflops,
       msPerIter: median(ms),
       seeds: [...o.seeds],
+      classIou: meanIou(ious),
+      classes: [...data.train.classes],
     });
   }
   return rows;
@@ -139,6 +162,16 @@ export function ablationMarkdown(rows: readonly AblationRow[]): string {
         `| ${r.label} | ${pct(r.miouMean)} ± ${pct(r.miouStd)} | ${r.mious.map(pct).join(', ')} | ${r.params.toLocaleString('en-US')} | ${r.gflops.toFixed(3)} | ${r.msPerIter.toFixed(0)} |`,
     ),
   ];
+  const classes = rows.find((r) => r.classes)?.classes;
+  if (classes)
+    lines.push(
+      '',
+      `Per-class IoU (%), mean over seeds:`,
+      '',
+      `| row | ${classes.join(' | ')} |`,
+      `|---|${classes.map(() => '---|').join('')}`,
+      ...rows.map((r) => `| ${r.name} | ${classes.map((_, c) => (r.classIou?.[c] == null ? '–' : (100 * r.classIou[c]).toFixed(1))).join(' | ')} |`),
+    );
   return lines.join('\n') + '\n';
 }
 

@@ -100,6 +100,9 @@ export interface AblationRow {
   gflops: number;
   msPerIter: number;
   seeds: number[];
+  /** Per-class IoU of the last evaluation, mean over the seeds that saw the class (null: none did). */
+  classIou?: (number | null)[];
+  classes?: string[];
 }
 
 export const RUN_FILES = {
