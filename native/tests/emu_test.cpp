@@ -1,7 +1,9 @@
 // The emulator itself (emulated build only): barriers really order a block's threads, divergent
 // barriers and deadlocks end the launch with an error naming the kernel, shuffles and votes give
 // CUDA's values, shared memory is per block, atomics are atomic across blocks, fresh memory is NaN.
+#if defined(ANN_CUDA_EMULATE)  // kernels written here are host C++: the emulated build only
 #include <cmath>
+#include <functional>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -280,3 +282,4 @@ ANN_TEST("emu", three_dimensional_grids) {
 }
 
 }  // namespace ann::tests
+#endif
