@@ -158,6 +158,8 @@ describe('Module.to', () => {
       net.to('cpu');
       for (const p of net.parameters()) expect(p.device).toBe('cpu');
       expect(net.parameters()[0].grad?.device).toBe('cpu');
+      sgd.step(); // the momentum buffers follow their parameters back
+      for (const b of sgd.stateDict().momentumBuffers) expect(b?.device).toBe('cpu');
       sgd.dispose();
     } else {
       expect(() => net.to('cuda')).toThrow('to: cuda: unavailable (this build has no CUDA backend)');

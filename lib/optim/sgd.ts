@@ -85,6 +85,8 @@ export class SGD {
       let buf = this.#buffers[i];
       const firstStep = o.momentum !== 0 && buf === null;
       if (firstStep) buf = this.#buffers[i] = keep(empty(p.shape, { device: p.device }));
+      // The module was moved (module.to) after this buffer was made: the buffer follows it.
+      else if (buf && buf.device !== p.device) buf.moveStorageTo(p.device);
       native.sgdStep(p.native, p.grad.native, o.momentum !== 0 ? buf!.native : null, {
         lr: o.lr,
         momentum: o.momentum,
