@@ -1,9 +1,9 @@
 // Devices: the default device (ANN_SEG_DEVICE), the `device` option, Tensor.to, Module.to and the
 // errors for what a build cannot do. Each test asserts what this build must do: a build without
 // CUDA gives the one clear error, a build with it (real or emulated) copies exactly.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { defaultDevice, F, native, nn, optim, tensor, tidy, zeros, type Device } from '../lib/index.js';
+import { defaultDevice, F, native, nn, optim, tensor, tidy, zeros, type Device, type Tensor } from '../lib/index.js';
 import { commonDevice, parseDevice } from '../lib/device.js';
 import { nativeFromArray } from '../lib/tensor.js';
 
@@ -11,7 +11,12 @@ const cudaInfo = native.info().cuda;
 const hasCuda = !cudaInfo.startsWith('unavailable');
 const UNAVAILABLE = /cuda: unavailable \(/;
 
+// Each test starts from no ANN_SEG_DEVICE (also in a run of the suite with ANN_SEG_DEVICE=cuda) and
+// sets it where it is the subject.
 const saved = process.env.ANN_SEG_DEVICE;
+beforeEach(() => {
+  delete process.env.ANN_SEG_DEVICE;
+});
 afterEach(() => {
   if (saved === undefined) delete process.env.ANN_SEG_DEVICE;
   else process.env.ANN_SEG_DEVICE = saved;
@@ -141,31 +146,60 @@ describe('Module.to', () => {
     net.parameters().forEach((p, i) => expect(p).toBe(params[i]));
     net.buffers().forEach((b, i) => expect(b).toBe(buffers[i]));
     if (hasCuda) {
-      const sgd = new optim.SGD(net.parameters(), { lr: 0.1, momentum: 0.9 });
       net.to('cuda');
       net.parameters().forEach((p, i) => {
         expect(p).toBe(params[i]);
         expect(p.device).toBe('cuda');
         expect(Array.from(p.toFloat32Array())).toEqual(values[i]);
       });
-      for (const b of net.buffers()) expect(b.device).toBe('cuda');
-      tidy(() => {
-        const y = net.call(tensor(new Float32Array(2 * 2 * 2 * 2).fill(1), [2, 2, 2, 2], { device: 'cuda' }));
-        F.sum(y).backward();
+      net.buffers().forEach((b, i) => {
+        expect(b).toBe(buffers[i]);
+        expect(b.device).toBe('cuda');
       });
-      sgd.step();
-      for (const b of sgd.stateDict().momentumBuffers) expect(b?.device).toBe('cuda');
       net.to('cpu');
-      for (const p of net.parameters()) expect(p.device).toBe('cpu');
-      expect(net.parameters()[0].grad?.device).toBe('cpu');
-      sgd.step(); // the momentum buffers follow their parameters back
-      for (const b of sgd.stateDict().momentumBuffers) expect(b?.device).toBe('cpu');
-      sgd.dispose();
+      for (const t of [...net.parameters(), ...net.buffers()]) expect(t.device).toBe('cpu');
     } else {
       expect(() => net.to('cuda')).toThrow('to: cuda: unavailable (this build has no CUDA backend)');
       // A failed move leaves the module where it was.
       for (const p of net.parameters()) expect(p.device).toBe('cpu');
     }
+    net.dispose();
+  });
+});
+
+class Weighted extends nn.Module {
+  readonly w = this.registerParameter('w', new nn.Parameter(nativeFromArray(new Float32Array([1, -2, 3]), [3])));
+  forward(x: Tensor): Tensor {
+    return F.mul(x, this.w);
+  }
+}
+
+describe('training after Module.to', () => {
+  it('gradients and momentum buffers live on the parameters\' device, and follow them back', () => {
+    const net = new Weighted();
+    const sgd = new optim.SGD(net.parameters(), { lr: 0.5, momentum: 0.9 });
+    const x = tensor([1, 1, 1, 2, 2, 2], [2, 3]);
+    if (!hasCuda) {
+      expect(() => net.to('cuda')).toThrow('to: cuda: unavailable (this build has no CUDA backend)');
+      expect(net.w.device).toBe('cpu');
+    } else {
+      net.to('cuda');
+      const xc = x.to('cuda');
+      tidy(() => F.sum(net.call(xc)).backward());
+      expect(net.w.grad?.device).toBe('cuda');
+      expect(Array.from(net.w.grad!.toFloat32Array())).toEqual([3, 3, 3]);
+      sgd.step();
+      expect(sgd.stateDict().momentumBuffers[0]?.device).toBe('cuda');
+      expect(Array.from(net.w.toFloat32Array())).toEqual([-0.5, -3.5, 1.5]);
+      net.to('cpu');
+      expect(net.w.grad?.device).toBe('cpu');
+      sgd.step(); // the buffer follows its parameter back: buf = 0.9 * 3 + 3
+      expect(sgd.stateDict().momentumBuffers[0]?.device).toBe('cpu');
+      net.w.toFloat32Array().forEach((v, i) => expect(v).toBeCloseTo([-3.35, -6.35, -1.35][i], 5));
+      xc.dispose();
+    }
+    x.dispose();
+    sgd.dispose();
     net.dispose();
   });
 });
