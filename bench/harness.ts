@@ -1,6 +1,6 @@
 // What a kernel benchmark file (bench/kernels/<family>.ts) exports, and how cases are timed.
 import { medianTime } from '../lib/bench/timing.js';
-import { nativeFromArray } from '../lib/tensor.js';
+import { native } from '../lib/native/index.js';
 
 export interface BenchCase {
   /** Unique; bench/torch/<family>.py reports PyTorch's time under the same name. */
@@ -30,7 +30,7 @@ export function timeCase(c: BenchCase, budgetMs = 1500): Timing {
   }
 }
 
-/** Seeded uniform(-1, 1) float32 data, on the default device (ANN_SEG_DEVICE). */
+/** Seeded uniform(-1, 1) float32 data. */
 export function randomTensor(shape: number[], seed = 1, scale = 1) {
   let s = seed >>> 0 || 1;
   const n = shape.reduce((a, b) => a * b, 1);
@@ -41,5 +41,5 @@ export function randomTensor(shape: number[], seed = 1, scale = 1) {
     s ^= s << 5;
     data[i] = ((s >>> 0) / 4294967296 - 0.5) * 2 * scale;
   }
-  return nativeFromArray(data, shape);
+  return native.fromArray(data, shape);
 }
