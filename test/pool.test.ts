@@ -192,7 +192,7 @@ describe('gatherPositions (PyTorch x.flatten(2).gather)', () => {
 
   it('reads the positions samplePositions draws', () => {
     const x = keep(nativeFromArray(Float32Array.from({ length: 2 * 3 * 5 * 7 }, (_, i) => i), [2, 3, 5, 7]));
-    const pos = keep(native.samplePositions({ height: 5, width: 7, seed: 1, batch: 2 }));
+    const pos = keep(native.samplePositions({ height: 5, width: 7, seed: 1, batch: 2, device: x.device }));
     const y = keep(native.gatherPositions(x, pos)).toArray();
     const p = pos.toArray();
     for (let b = 0; b < 2; b++)
