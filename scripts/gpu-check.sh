@@ -41,16 +41,20 @@ record() {
   [ "$2" = failed ] && failed=1
   log "$1: $2 ($3 s) $4"
 }
-# step NAME TIMEOUT_S CMD...: runs CMD with a time limit, output to $OUT/NAME.log
+# step NAME TIMEOUT_S CMD...: runs CMD (a command, or a function of this script) with a time limit,
+# its output to $OUT/NAME.log
 step() {
-  local name=$1 limit=$2
+  local name=$1 limit=$2 t0=$SECONDS rc=0
   shift 2
-  local t0=$SECONDS
-  if timeout "$limit" "$@" >"$OUT/$name.log" 2>&1; then
+  if declare -F "$1" >/dev/null; then
+    timeout "$limit" bash -c "$(declare -f "$1"); $(printf '%q ' "$@")" >"$OUT/$name.log" 2>&1 || rc=$?
+  else
+    timeout "$limit" "$@" >"$OUT/$name.log" 2>&1 || rc=$?
+  fi
+  if [ $rc = 0 ]; then
     record "$name" ok $((SECONDS - t0)) "$OUT/$name.log"
     return 0
   fi
-  local rc=$?
   record "$name" failed $((SECONDS - t0)) "exit $rc$([ $rc = 124 ] && echo " (over ${limit} s)"); $(tail -c 600 "$OUT/$name.log" | tr '\n' ' ')"
   return 1
 }
@@ -135,6 +139,7 @@ build_tests() {
   g++ -o "$work/ann_cuda_tests" "$obj"/*.o $libs
 }
 
+export mode work jobs blas_dir blas_inc cuda_home arch kernel_sources cuda_sources emu_sources test_sources OUT
 tests_ok=0
 if [ -n "$blas_dir" ] && step build-native-tests 240 build_tests; then tests_ok=1; fi
 

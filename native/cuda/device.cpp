@@ -43,7 +43,7 @@ void probe(Backend& b) {
 #if !defined(ANN_CUDA_EMULATE)
     // The static runtime loads the driver itself; if it is not loaded now, it was not found.
     if (!dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD)) {
-      b.why = std::string("no NVIDIA driver (libcuda.so.1 not found): cudaGetDeviceCount: ") +
+      b.why = std::string("no NVIDIA driver, libcuda.so.1 not found: cudaGetDeviceCount: ") +
               cudaGetErrorString(e);
       return;
     }

@@ -245,6 +245,36 @@ __global__ void permute_kernel(const float* __restrict__ x, float* __restrict__ 
   }
 }
 
+// A batch of 2-D transposes: y[ooff + j * ldd + l] = x[ioff + l * lds + j] through a 32x33 shared
+// tile, so both the reads (along j) and the writes (along l) are coalesced. blockIdx.z is the batch
+// index over the remaining dims (B, outermost first).
+struct TransposeLayout {
+  int64_t nj, nl, lds, ldd;
+  int nb;
+  int64_t size[kMaxRank], in_stride[kMaxRank], out_stride[kMaxRank];
+};
+
+__global__ void transpose_kernel(const float* __restrict__ x, float* __restrict__ y, TransposeLayout T) {
+  __shared__ float tile[32][33];
+  int64_t rem = blockIdx.z, ioff = 0, ooff = 0;
+  for (int d = T.nb - 1; d >= 0; --d) {
+    const int64_t k = rem % T.size[d];
+    rem /= T.size[d];
+    ioff += k * T.in_stride[d];
+    ooff += k * T.out_stride[d];
+  }
+  const int64_t j0 = int64_t{blockIdx.x} * 32, l0 = int64_t{blockIdx.y} * 32;
+  for (int r = threadIdx.y; r < 32; r += blockDim.y) {
+    const int64_t l = l0 + r, j = j0 + threadIdx.x;
+    if (l < T.nl && j < T.nj) tile[r][threadIdx.x] = x[ioff + l * T.lds + j];
+  }
+  __syncthreads();
+  for (int r = threadIdx.y; r < 32; r += blockDim.y) {
+    const int64_t j = j0 + r, l = l0 + threadIdx.x;
+    if (l < T.nl && j < T.nj) y[ooff + j * T.ldd + l] = tile[threadIdx.x][r];
+  }
+}
+
 __global__ void channel_scale_kernel(const float* __restrict__ x, const float* __restrict__ scale,
                                      int64_t inner, float* __restrict__ y, int64_t n) {
   ANN_GRID_STRIDE(i, n) { y[i] = x[i] * scale[i / inner]; }
@@ -408,6 +438,38 @@ void permute(const float* x, const Shape& shape, const std::vector<int>& dims, f
   }
   if (m <= 1) return copy(x, y, total);
   P.rank = m;
+  if (P.in_stride[m - 1] != 1) {
+    // The innermost input dim moves: transposes between it (output dim J) and the last output dim.
+    int64_t out_stride[kMaxRank];
+    int64_t o = 1;
+    for (int i = m - 1; i >= 0; --i) {
+      out_stride[i] = o;
+      o *= P.size[i];
+    }
+    int J = 0;
+    while (P.in_stride[J] != 1) ++J;
+    TransposeLayout T{};
+    T.nj = P.size[J];
+    T.nl = P.size[m - 1];
+    T.lds = P.in_stride[m - 1];
+    T.ldd = out_stride[J];
+    int64_t batch = 1;
+    for (int i = 0; i < m - 1; ++i) {
+      if (i == J) continue;
+      T.size[T.nb] = P.size[i];
+      T.in_stride[T.nb] = P.in_stride[i];
+      T.out_stride[T.nb] = out_stride[i];
+      batch *= P.size[i];
+      ++T.nb;
+    }
+    const int64_t tj = (T.nj + 31) / 32, tl = (T.nl + 31) / 32;
+    if (batch <= 65535 && tl <= 65535 && tj <= 0x7fffffff) {
+      ANN_LAUNCH("permute", transpose_kernel,
+                 dim3(static_cast<unsigned>(tj), static_cast<unsigned>(tl), static_cast<unsigned>(batch)),
+                 dim3(32, 8), 0, x, y, T);
+      return;
+    }
+  }
   ANN_LAUNCH("permute", permute_kernel, stride_blocks(total, kThreads), kThreads, 0, x, y, P, total);
 }
 
