@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
+import { nativeEmpty, nativeFull } from '../lib/tensor.js';
 import { Fixture } from './helpers/parity.js';
 
 const CASES = [
@@ -91,8 +92,8 @@ describe('attention at scale', () => {
   it('runs S = N = 8192 without an N x S buffer', () => {
     const N = 8192;
     const C = 8;
-    const q = native.full([1, N, C], 0.01);
-    const v = native.full([1, N, 4], 2);
+    const q = nativeFull([1, N, C], 0.01);
+    const v = nativeFull([1, N, 4], 2);
     native.emptyCache();
     const before = native.memory().peakBytes;
     const { out, lse } = native.attention(q, q, v);
@@ -108,19 +109,19 @@ describe('attention at scale', () => {
 });
 
 describe('attention bad input', () => {
-  const q = native.full([2, 5, 4], 0.5);
-  const k = native.full([2, 7, 4], 0.5);
-  const v = native.full([2, 7, 3], 0.5);
+  const q = nativeFull([2, 5, 4], 0.5);
+  const k = nativeFull([2, 7, 4], 0.5);
+  const v = nativeFull([2, 7, 3], 0.5);
   const { out, lse } = native.attention(q, k, v);
-  const dout = native.full([2, 5, 3], 1);
+  const dout = nativeFull([2, 5, 3], 1);
   afterAll(() => disposeAll({ q, k, v, out, lse, dout }));
 
   it('rejects wrong ranks, dtypes and shapes, naming the op and shapes', () => {
-    const q2 = native.full([5, 4], 1);
-    const qi = native.full([2, 5, 4], 1, 'int32');
-    const kb = native.full([3, 7, 4], 1);
-    const kc = native.full([2, 7, 6], 1);
-    const vs = native.full([2, 6, 3], 1);
+    const q2 = nativeFull([5, 4], 1);
+    const qi = nativeFull([2, 5, 4], 1, 'int32');
+    const kb = nativeFull([3, 7, 4], 1);
+    const kc = nativeFull([2, 7, 6], 1);
+    const vs = nativeFull([2, 6, 3], 1);
     expect(() => native.attention(q2, k, v)).toThrow(/^attention: q float32 \[5,4\]: expected rank 3, got rank 2/);
     expect(() => native.attention(qi, k, v)).toThrow(/^attention: q int32 \[2,5,4\]: expected dtype float32/);
     expect(() => native.attention(q, kb, v)).toThrow(/^attention: batch mismatch: q float32 \[2,5,4\] and k float32 \[3,7,4\]/);
@@ -131,7 +132,7 @@ describe('attention bad input', () => {
     expect(() => native.attention(q, k, 3 as unknown as NativeTensor)).toThrow(/^attention: argument 'v' must be a tensor, got number/);
     expect(() => native.attentionWeights(q, kc)).toThrow(/^attentionWeights: q float32 \[2,5,4\] has 4 channels/);
     expect(() => native.attentionBackward(dout, q, k, v, out, q)).toThrow(/^attentionBackward: lse float32 \[2,5,4\]: expected rank 2, got rank 3/);
-    expect(() => native.attentionBackward(dout, q, k, v, out, native.full([2, 4], 0))).toThrow(
+    expect(() => native.attentionBackward(dout, q, k, v, out, nativeFull([2, 4], 0))).toThrow(
       /^attentionBackward: lse float32 \[2,4\]: expected shape \[2,5\]/,
     );
     expect(() => native.attentionBackward(q, q, k, v, out, lse)).toThrow(
@@ -160,10 +161,10 @@ describe('attention bad input', () => {
   });
 
   it('rejects empty and disposed tensors', () => {
-    const e = native.empty([2, 0, 4]);
+    const e = nativeEmpty([2, 0, 4]);
     expect(() => native.attention(e, k, v)).toThrow(/^attention: q float32 \[2,0,4\] is empty/);
-    expect(() => native.attention(q, native.empty([2, 0, 4]), v)).toThrow(/^attention: k float32 \[2,0,4\] is empty/);
-    const d = native.full([2, 7, 4], 1);
+    expect(() => native.attention(q, nativeEmpty([2, 0, 4]), v)).toThrow(/^attention: k float32 \[2,0,4\] is empty/);
+    const d = nativeFull([2, 7, 4], 1);
     d.dispose();
     expect(() => native.attention(q, d, v)).toThrow(/^attention: tensor 'k' \[2,7,4\] is disposed/);
     expect(() => native.attentionBackward(dout, q, d, v, out, lse)).toThrow(/^attentionBackward: tensor 'k' \[2,7,4\] is disposed/);

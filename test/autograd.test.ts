@@ -6,10 +6,10 @@ import { keep, tidy } from '../lib/autograd/scope.js';
 import { noGrad } from '../lib/autograd/tape.js';
 import { native } from '../lib/native/index.js';
 import * as F from '../lib/ops/arith.js';
-import { Tensor } from '../lib/tensor.js';
+import { nativeFromArray, Tensor } from '../lib/tensor.js';
 
 const t = (data: number[], shape: number[], requiresGrad = false) =>
-  new Tensor(native.fromArray(new Float32Array(data), shape), requiresGrad);
+  new Tensor(nativeFromArray(new Float32Array(data), shape), requiresGrad);
 
 describe('autograd tape', () => {
   it('computes and accumulates gradients of sum(relu(x + b) * x) with a broadcast b', () => {

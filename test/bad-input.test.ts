@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
 import { Generator } from '../lib/random.js';
+import { nativeEmpty, nativeFull } from '../lib/tensor.js';
 
 // Random argument lists per binding in the fuzz test (at least 10,000 calls in all).
 const TRIALS = 210;
@@ -16,7 +17,7 @@ const bindings = Object.entries(native as unknown as Record<string, unknown>)
   .map(([name, fn]) => [name, fn as (...args: unknown[]) => unknown] as const);
 
 function disposedTensor(): NativeTensor {
-  const t = native.full([2, 3, 4, 5], 1);
+  const t = nativeFull([2, 3, 4, 5], 1);
   t.dispose();
   return t;
 }
@@ -31,7 +32,7 @@ function alwaysWrong(): unknown[][] {
     ['x'],
     [Symbol('s')],
     [disposedTensor()],
-    [native.empty([0, 3, 4, 4])],
+    [nativeEmpty([0, 3, 4, 4])],
     [disposedTensor(), disposedTensor(), disposedTensor()],
   ];
 }
@@ -67,7 +68,7 @@ describe('bad input to every binding', () => {
     const numbers = [-1, 0, 1, 2, 3, 7, 0.5, Number.NaN, Infinity, -Infinity, 1e12];
     const made: NativeTensor[] = [];
     const tensorOf = (shape: number[], dtype: 'float32' | 'int32' = 'float32') => {
-      const t = native.full(shape, pick(dtype === 'int32' ? [0, 1, -1, 300] : [0, 1, -1, 300, Number.NaN]), dtype);
+      const t = nativeFull(shape, pick(dtype === 'int32' ? [0, 1, -1, 300] : [0, 1, -1, 300, Number.NaN]), dtype);
       made.push(t);
       return t;
     };

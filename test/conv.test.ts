@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
 import type { Conv2dOptions } from '../lib/native/kernels/conv.js';
+import { nativeEmpty, nativeFromArray, nativeFull } from '../lib/tensor.js';
 import { Fixture, counted } from './helpers/parity.js';
 
 const fx = new Fixture('conv');
@@ -90,7 +91,7 @@ describe('conv2dBackward', () => {
         s = (s * 1664525 + 1013904223) >>> 0;
         d[i] = s / 2 ** 32 - 0.5;
       }
-      return native.fromArray(d, shape);
+      return nativeFromArray(d, shape);
     };
     const x = rand([3, 32, 41, 40], 1);
     const w = rand([64, 32, 3, 3], 2);
@@ -126,20 +127,20 @@ describe('conv2dBackward', () => {
 });
 
 describe('conv2d bad input', () => {
-  const x = native.full([2, 3, 5, 5], 1);
-  const w = native.full([4, 3, 3, 3], 1);
+  const x = nativeFull([2, 3, 5, 5], 1);
+  const w = nativeFull([4, 3, 3, 3], 1);
   afterAll(() => disposeAll(x, w));
 
   it('rejects mismatched channels, bias length and ranks', () => {
-    const w2 = native.full([4, 2, 3, 3], 1);
+    const w2 = nativeFull([4, 2, 3, 3], 1);
     expect(() => native.conv2d(x, w2, null)).toThrow(
       'conv2d: x float32 [2,3,5,5] has 3 channels but weight float32 [4,2,3,3] expects 2',
     );
-    const b = native.full([3], 0);
+    const b = nativeFull([3], 0);
     expect(() => native.conv2d(x, w, b)).toThrow(/^conv2d: bias float32 \[3\] must have 4 entries/);
-    expect(() => native.conv2d(native.full([3, 5, 5], 1), w, null)).toThrow(/^conv2d: x .*expected rank 4/);
-    expect(() => native.conv2d(x, native.full([4, 3, 3], 1), null)).toThrow(/^conv2d: weight .*expected rank 4/);
-    expect(() => native.conv2d(x, w, native.full([4, 1], 1))).toThrow(/^conv2d: bias .*expected rank 1/);
+    expect(() => native.conv2d(nativeFull([3, 5, 5], 1), w, null)).toThrow(/^conv2d: x .*expected rank 4/);
+    expect(() => native.conv2d(x, nativeFull([4, 3, 3], 1), null)).toThrow(/^conv2d: weight .*expected rank 4/);
+    expect(() => native.conv2d(x, w, nativeFull([4, 1], 1))).toThrow(/^conv2d: bias .*expected rank 1/);
     disposeAll(w2, b);
   });
 
@@ -158,7 +159,7 @@ describe('conv2d bad input', () => {
     expect(() => native.conv2d(x, w, null, { groups: 2 } as never)).toThrow(
       "conv2d: unknown option 'groups' (expected one of stride, padding, dilation)",
     );
-    const dy = native.full([2, 4, 3, 3], 1);
+    const dy = nativeFull([2, 4, 3, 3], 1);
     expect(() => native.conv2dBackward(dy, x, w, { needInputs: false } as never)).toThrow(
       /^conv2dBackward: unknown option 'needInputs' \(expected one of stride, padding, dilation, needInput, needWeight, needBias\)/,
     );
@@ -166,11 +167,11 @@ describe('conv2d bad input', () => {
   });
 
   it('rejects wrong dtypes, empty, disposed and non-tensor arguments', () => {
-    const xi = native.full([2, 3, 5, 5], 1, 'int32');
+    const xi = nativeFull([2, 3, 5, 5], 1, 'int32');
     expect(() => native.conv2d(xi, w, null)).toThrow(/^conv2d: x int32 .*expected dtype float32/);
-    const empty = native.empty([0, 3, 5, 5]);
+    const empty = nativeEmpty([0, 3, 5, 5]);
     expect(() => native.conv2d(empty, w, null)).toThrow(/^conv2d: x .* is empty/);
-    const gone = native.full([2, 3, 5, 5], 1);
+    const gone = nativeFull([2, 3, 5, 5], 1);
     gone.dispose();
     expect(() => native.conv2d(gone, w, null)).toThrow(/^conv2d: tensor 'x' \[2,3,5,5\] is disposed/);
     expect(() => native.conv2d([1, 2] as unknown as NativeTensor, w, null)).toThrow(/^conv2d: argument 'x' must be a tensor/);
@@ -178,14 +179,14 @@ describe('conv2d bad input', () => {
   });
 
   it('conv2dBackward checks dy against the forward geometry and its flags', () => {
-    const dy = native.full([2, 4, 3, 3], 1);
+    const dy = nativeFull([2, 4, 3, 3], 1);
     expect(() => native.conv2dBackward(dy, x, w, { padding: 1 })).toThrow(
       /^conv2dBackward: dy float32 \[2,4,3,3\]: expected shape \[2,4,5,5\]/,
     );
     expect(() => native.conv2dBackward(dy, x, w, { needInput: 1 as unknown as boolean })).toThrow(
       /^conv2dBackward: option 'needInput' must be a boolean/,
     );
-    expect(() => native.conv2dBackward(dy, x, native.full([4, 2, 3, 3], 1))).toThrow(/^conv2dBackward: x .* has 3 channels/);
+    expect(() => native.conv2dBackward(dy, x, nativeFull([4, 2, 3, 3], 1))).toThrow(/^conv2dBackward: x .* has 3 channels/);
     const g = native.conv2dBackward(dy, x, w);
     expect(g.dx!.shape).toEqual([2, 3, 5, 5]);
     disposeAll(dy, g.dx, g.dweight, g.dbias);

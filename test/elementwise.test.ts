@@ -4,6 +4,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
+import { nativeEmpty, nativeFromArray, nativeFull } from '../lib/tensor.js';
 import { randomTensor } from '../bench/harness.js';
 import { disposeAfterAll } from './helpers/dispose.js';
 import { Fixture, counted } from './helpers/parity.js';
@@ -97,8 +98,8 @@ describe('broadcasting binary ops', () => {
   });
 
   it('propagates NaN and Inf as IEEE arithmetic does', () => {
-    const a = k(native.fromArray(new Float32Array([NaN, 1, 0, -1, Infinity]), [5]));
-    const b = k(native.fromArray(new Float32Array([1, 0, 0, 0, Infinity]), [5]));
+    const a = k(nativeFromArray(new Float32Array([NaN, 1, 0, -1, Infinity]), [5]));
+    const b = k(nativeFromArray(new Float32Array([1, 0, 0, 0, Infinity]), [5]));
     expect(Array.from(k(native.div(a, b)).toArray())).toEqual([NaN, Infinity, NaN, -Infinity, NaN]);
     expect(Array.from(k(native.add(a, b)).toArray())).toEqual([NaN, 1, 0, -1, Infinity]);
     expect(Array.from(k(native.sub(b, a)).toArray())).toEqual([NaN, -1, 0, 1, NaN]);
@@ -117,7 +118,7 @@ describe('scale, affine, neg, addInPlace, copyInto', () => {
       expect(s[i]).toBe(Math.fround(-3 * xd[i]));
       expect(n[i]).toBe(-xd[i]);
     }
-    const acc = k(native.full([3, 50000], 1));
+    const acc = k(nativeFull([3, 50000], 1));
     native.addInPlace(acc, x);
     native.addInPlace(acc, x, -2);
     const ad = acc.toArray();
@@ -169,7 +170,7 @@ describe('sum and mean', () => {
   });
 
   it('propagates NaN and Inf', () => {
-    const x = k(native.fromArray(new Float32Array([1, NaN, 2, 3, Infinity, 4]), [2, 3]));
+    const x = k(nativeFromArray(new Float32Array([1, NaN, 2, 3, Infinity, 4]), [2, 3]));
     expect(Array.from(k(native.sum(x, { axes: [1] })).toArray())).toEqual([NaN, Infinity]);
     expect(Array.from(k(native.mean(x)).toArray())).toEqual([NaN]);
     expect(k(native.sum(x)).shape).toEqual([]);
@@ -294,7 +295,7 @@ describe('dropout2d', () => {
   });
 
   it('keeps about 1-p of the channels and reproduces its mask from the seed', () => {
-    const x = k(native.full([64, 512, 3], 1));
+    const x = k(nativeFull([64, 512, 3], 1));
     for (const p of [0.05, 0.3, 0.5, 0.9]) {
       const [m1, m2] = bothThreadCounts(() => native.dropout2d(x, { p, seed: 42 }).mask);
       expectSame(m2, m1, 'mask threads');
@@ -323,15 +324,15 @@ describe('dropout2d', () => {
 });
 
 describe('bad input', () => {
-  const t23 = () => k(native.full([2, 3], 1));
+  const t23 = () => k(nativeFull([2, 3], 1));
   const disposed = () => {
-    const t = native.full([2, 3], 1);
+    const t = nativeFull([2, 3], 1);
     t.dispose();
     return t;
   };
-  const int32 = () => k(native.full([2, 3], 1, 'int32'));
-  const empty = () => k(native.empty([2, 0]));
-  const rank9 = () => k(k(native.full([2], 1)).reshape([1, 1, 1, 1, 1, 1, 1, 1, 2]));
+  const int32 = () => k(nativeFull([2, 3], 1, 'int32'));
+  const empty = () => k(nativeEmpty([2, 0]));
+  const rank9 = () => k(k(nativeFull([2], 1)).reshape([1, 1, 1, 1, 1, 1, 1, 1, 2]));
 
   it('rejects disposed, int32, empty and rank > 8 tensors in every op', () => {
     const unary: [string, (x: NativeTensor) => unknown][] = [
@@ -355,7 +356,7 @@ describe('bad input', () => {
       ['split', (x) => native.split(x, 0, [1, 1])],
       ['narrow', (x) => native.narrow(x, 0, 0, 1)],
       ['narrowBackward', (x) => native.narrowBackward(x, 0, 0, 3)],
-      ['matmul', (x) => native.matmul(x, k(native.full([3, 2], 1)))],
+      ['matmul', (x) => native.matmul(x, k(nativeFull([3, 2], 1)))],
       ['dropout2d', (x) => native.dropout2d(x, { p: 0.5, seed: 1 })],
       ['dropout2dBackward', (x) => native.dropout2dBackward(t23(), x)],
     ];
@@ -370,11 +371,11 @@ describe('bad input', () => {
 
   it('rejects mismatched and unbroadcastable shapes', () => {
     const a = t23();
-    const b = k(native.full([4], 1));
+    const b = k(nativeFull([4], 1));
     expect(() => native.add(a, b)).toThrow(/^add: a float32 \[2,3\] and b float32 \[4\] do not broadcast/);
     expect(() => native.div(a, b)).toThrow(/^div: .*do not broadcast/);
     expect(() => native.reluBackward(a, b)).toThrow(/^reluBackward: dy float32 \[2,3\] and y float32 \[4\] must have the same shape/);
-    expect(() => native.addInPlace(a, k(native.full([3, 2], 1)))).toThrow(/^addInPlace: .*same shape/);
+    expect(() => native.addInPlace(a, k(nativeFull([3, 2], 1)))).toThrow(/^addInPlace: .*same shape/);
     expect(() => native.copyInto(a, b)).toThrow(/^copyInto: .*same shape/);
     expect(() => native.sumTo(a, [4])).toThrow(/^sumTo: x float32 \[2,3\] cannot be summed to \[4\]/);
     expect(() => native.sumTo(a, [1, 2, 3])).toThrow(/^sumTo: /);
@@ -382,7 +383,7 @@ describe('bad input', () => {
     expect(() => native.broadcastTo(a, [3, 3])).toThrow(/^broadcastTo: x float32 \[2,3\] cannot be broadcast to \[3,3\]/);
     expect(() => native.broadcastTo(a, [3])).toThrow(/^broadcastTo: /);
     expect(() => native.cat([a, b], 0)).toThrow(/^cat: tensors\[1\] float32 \[4\] does not match/);
-    expect(() => native.cat([a, k(native.full([2, 4], 1))], 0)).toThrow(/^cat: .*outside axis 0/);
+    expect(() => native.cat([a, k(nativeFull([2, 4], 1))], 0)).toThrow(/^cat: .*outside axis 0/);
     expect(() => native.cat([], 0)).toThrow(/^cat: .*empty array/);
     expect(() => native.cat(a as unknown as NativeTensor[], 0)).toThrow(/^cat: .*array of tensors/);
     expect(() => native.split(a, 1, [1, 1])).toThrow(/^split: sizes \[1,1\] add up to 2 but x float32 \[2,3\] has 3/);
@@ -392,8 +393,8 @@ describe('bad input', () => {
     expect(() => native.narrowBackward(a, 1, 1, 3)).toThrow(/^narrowBackward: dy float32 \[2,3\] does not fit/);
     expect(() => native.matmul(a, a)).toThrow(/^matmul: .*disagree on the inner dimension \(3 vs 2\)/);
     expect(() => native.matmul(a, b)).toThrow(/^matmul: b float32 \[4\] must have rank >= 2/);
-    expect(() => native.matmul(k(native.full([2, 2, 3], 1)), k(native.full([3, 3, 2], 1)))).toThrow(/^matmul: .*batch dims/);
-    expect(() => native.dropout2dBackward(a, k(native.full([2, 2], 1)))).toThrow(/^dropout2dBackward: mask float32 \[2,2\]: expected shape \[2,3\]/);
+    expect(() => native.matmul(k(nativeFull([2, 2, 3], 1)), k(nativeFull([3, 3, 2], 1)))).toThrow(/^matmul: .*batch dims/);
+    expect(() => native.dropout2dBackward(a, k(nativeFull([2, 2], 1)))).toThrow(/^dropout2dBackward: mask float32 \[2,2\]: expected shape \[2,3\]/);
     expect(() => native.dropout2d(b, { p: 0.1, seed: 1 })).toThrow(/^dropout2d: x float32 \[4\] must have rank >= 2/);
   });
 
@@ -406,7 +407,7 @@ describe('bad input', () => {
     expect(() => native.sum(a, { axes: [0.5] })).toThrow(/^sum: .*integer/);
     expect(() => native.sum(a, { keepdim: 1 as unknown as boolean })).toThrow(/^sum: option 'keepdim' must be a boolean/);
     expect(() => native.sum(a, { axis: [0] } as never)).toThrow("sum: unknown option 'axis' (expected one of axes, keepdim)");
-    expect(() => native.matmul(a, k(native.full([3, 2], 1)), { transposeA: true } as never)).toThrow(
+    expect(() => native.matmul(a, k(nativeFull([3, 2], 1)), { transposeA: true } as never)).toThrow(
       /^matmul: unknown option 'transposeA' \(expected one of transA, transB\)/,
     );
     expect(() => native.dropout2d(a, { p: 0.5, seed: 1, train: false } as never)).toThrow(
@@ -419,7 +420,7 @@ describe('bad input', () => {
     expect(() => native.split(a, -3, [2])).toThrow(/^split: axis -3 is out of range/);
     expect(() => native.narrow(a, 5, 0, 1)).toThrow(/^narrow: axis 5 is out of range/);
     expect(() => native.scale(a, 'x' as unknown as number)).toThrow(/^scale: argument 'alpha' must be a number/);
-    expect(() => native.matmul(a, k(native.full([3, 2], 1)), { transA: 'yes' as unknown as boolean })).toThrow(
+    expect(() => native.matmul(a, k(nativeFull([3, 2], 1)), { transA: 'yes' as unknown as boolean })).toThrow(
       /^matmul: option 'transA' must be a boolean/,
     );
     for (const p of [-0.1, 1.5, NaN])

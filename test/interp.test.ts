@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native/index.js';
+import { nativeEmpty, nativeFromArray, nativeFull } from '../lib/tensor.js';
 import { Fixture, counted } from './helpers/parity.js';
 
 interface Case {
@@ -65,7 +66,7 @@ describe('interpolateBilinear matches F.interpolate(mode="bilinear")', () => {
   it('propagates NaN and Inf as PyTorch does (zero weights times Inf give NaN there too)', () => {
     // PyTorch 1.13, size (1, 7), align_corners=True: [[nan x 7]] and [0, 0.5, 1, 1.5, nan, nan, nan].
     const run = (v: number[]) => {
-      const x = native.fromArray(new Float32Array(v), [1, 1, 1, 4]);
+      const x = nativeFromArray(new Float32Array(v), [1, 1, 1, 4]);
       const y = native.interpolateBilinear(x, { size: [1, 7], alignCorners: true });
       const out = Array.from(y.toArray());
       x.dispose();
@@ -78,8 +79,8 @@ describe('interpolateBilinear matches F.interpolate(mode="bilinear")', () => {
 });
 
 describe('interpolateBilinear rejects bad input', () => {
-  const x = native.full([1, 2, 3, 3], 1);
-  const i = native.full([1, 2, 3, 3], 1, 'int32');
+  const x = nativeFull([1, 2, 3, 3], 1);
+  const i = nativeFull([1, 2, 3, 3], 1, 'int32');
   afterAll(() => {
     x.dispose();
     i.dispose();
@@ -87,17 +88,17 @@ describe('interpolateBilinear rejects bad input', () => {
 
   it('forward', () => {
     const f = native.interpolateBilinear;
-    expect(() => f(native.full([2, 3, 3], 1), { size: [4, 4] })).toThrow(/interpolateBilinear: x float32 \[2,3,3\]: expected rank 4/);
+    expect(() => f(nativeFull([2, 3, 3], 1), { size: [4, 4] })).toThrow(/interpolateBilinear: x float32 \[2,3,3\]: expected rank 4/);
     expect(() => f(i, { size: [4, 4] })).toThrow(/interpolateBilinear: x int32 .*expected dtype float32/);
-    expect(() => f(native.empty([1, 0, 3, 3]), { size: [4, 4] })).toThrow(/interpolateBilinear: .*is empty/);
+    expect(() => f(nativeEmpty([1, 0, 3, 3]), { size: [4, 4] })).toThrow(/interpolateBilinear: .*is empty/);
     expect(() => f(x, {} as never)).toThrow(/interpolateBilinear: option 'size'.*required/);
     expect(() => f(x, { size: [0, 4] })).toThrow(/interpolateBilinear: size\[0\] must be between 1/);
     expect(() => f(x, { size: [4, -2] })).toThrow(/interpolateBilinear: size\[1\]/);
     expect(() => f(x, { size: [4, 4.5] as [number, number] })).toThrow(/interpolateBilinear: option 'size'.*integer/);
     expect(() => f(x, { size: [4, 4, 4] as unknown as [number, number] })).toThrow(/interpolateBilinear: .*pair/);
     expect(() => f(x, { size: [4, 4], alignCorners: 1 as unknown as boolean })).toThrow(/interpolateBilinear: option 'alignCorners' must be a boolean/);
-    expect(() => f(native.full([64, 64, 1, 1], 1), { size: [1 << 20, 1 << 20] })).toThrow(/interpolateBilinear: output shape .* too many elements/);
-    const d = native.full([1, 1, 2, 2], 1);
+    expect(() => f(nativeFull([64, 64, 1, 1], 1), { size: [1 << 20, 1 << 20] })).toThrow(/interpolateBilinear: output shape .* too many elements/);
+    const d = nativeFull([1, 1, 2, 2], 1);
     d.dispose();
     expect(() => f(d, { size: [4, 4] })).toThrow(/interpolateBilinear: tensor 'x' \[1,1,2,2\] is disposed/);
     expect(() => f(1 as never, { size: [4, 4] })).toThrow(/interpolateBilinear: argument 'x' must be a tensor/);
@@ -117,7 +118,7 @@ describe('interpolateBilinear rejects bad input', () => {
     expect(() => f(x, { inputShape: [1, 2, 0, 2] })).toThrow(/interpolateBilinearBackward: inputShape\[2\] must be between 1/);
     expect(() => f(x, {} as never)).toThrow(/interpolateBilinearBackward: option 'inputShape'.*required/);
     expect(() => f(i, { inputShape: [1, 2, 2, 2] })).toThrow(/interpolateBilinearBackward: dy int32/);
-    expect(() => f(native.full([2, 3], 1), { inputShape: [1, 2, 2, 2] })).toThrow(/interpolateBilinearBackward: .*expected rank 4/);
+    expect(() => f(nativeFull([2, 3], 1), { inputShape: [1, 2, 2, 2] })).toThrow(/interpolateBilinearBackward: .*expected rank 4/);
     expect(() => f(x, { inputShape: [1, 2, 2, 2], scales: [2, 2] } as never)).toThrow(/^interpolateBilinearBackward: unknown option 'scales'/);
     expect(() => f(x, { inputShape: [1, 2, 2, 2], scale: [-1, 1] })).toThrow(/interpolateBilinearBackward: option 'scale' must hold finite positive/);
   });

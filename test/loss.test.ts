@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
+import { nativeEmpty, nativeFromArray, nativeFull } from '../lib/tensor.js';
 import { disposeAfterAll } from './helpers/dispose.js';
 import { Fixture, counted } from './helpers/parity.js';
 
@@ -10,8 +11,8 @@ const oh = new Fixture('loss_ohem');
 afterAll(() => [sm, ce, oh].forEach((f) => f.dispose()));
 
 const keep = disposeAfterAll();
-const f32 = (v: number[], shape: number[]) => keep(native.fromArray(new Float32Array(v), shape));
-const i32 = (v: number[], shape: number[]) => keep(native.fromArray(new Int32Array(v), shape));
+const f32 = (v: number[], shape: number[]) => keep(nativeFromArray(new Float32Array(v), shape));
+const i32 = (v: number[], shape: number[]) => keep(nativeFromArray(new Int32Array(v), shape));
 
 describe('softmax and logSoftmax match PyTorch', () => {
   const cases = JSON.parse(sm.metadata.cases) as { name: string; axis: number }[];
@@ -196,7 +197,7 @@ describe('ohemCrossEntropy matches the official ANN loss (FSOhemCELoss)', () => 
 describe('loss kernels reject bad input', () => {
   const x = f32(new Array(24).fill(0.5), [1, 3, 2, 4]);
   const t = i32([0, 1, 2, 0, 1, 2, 0, 1], [1, 2, 4]);
-  const gone = native.full([1, 3, 2, 4], 1);
+  const gone = nativeFull([1, 3, 2, 4], 1);
   gone.dispose();
 
   it('softmax family and argmax', () => {
@@ -207,7 +208,7 @@ describe('loss kernels reject bad input', () => {
       expect(() => f(x, { axis: 1.5 })).toThrow(new RegExp(`${op}: option 'axis' must be an integer`));
       expect(() => f(t)).toThrow(new RegExp(`${op}: x int32 .*expected dtype float32`));
       expect(() => f(gone)).toThrow(new RegExp(`${op}: tensor 'x' \\[1,3,2,4\\] is disposed`));
-      expect(() => f(keep(native.empty([2, 0])))).toThrow(new RegExp(`${op}: .*is empty`));
+      expect(() => f(keep(nativeEmpty([2, 0])))).toThrow(new RegExp(`${op}: .*is empty`));
       expect(() => f([1, 2])).toThrow(new RegExp(`${op}: argument 'x' must be a tensor`));
       expect(() => f(x, 3)).toThrow(new RegExp(`${op}: options must be an object`));
     }
@@ -227,7 +228,7 @@ describe('loss kernels reject bad input', () => {
     );
     expect(() => f(x, i32([0, 1, 2, 0, 1, -1, 0, 1], [1, 2, 4]))).toThrow(/crossEntropy: target\[0,1,1\] = -1/);
     expect(f(x, i32([0, 1, 2, 0, 1, -1, 0, 1], [1, 2, 4]), { ignoreIndex: -1 }).loss.shape).toEqual([]);
-    expect(() => f(x, keep(native.full([1, 2, 4], 0)))).toThrow(/crossEntropy: target float32 .*expected dtype int32/);
+    expect(() => f(x, keep(nativeFull([1, 2, 4], 0)))).toThrow(/crossEntropy: target float32 .*expected dtype int32/);
     expect(() => f(f32([1, 2, 3], [3]), i32([0], [1]))).toThrow(/crossEntropy: logits float32 \[3\]: expected rank >= 2/);
     expect(() => f(x, t, { reduction: 'avg' as 'mean' })).toThrow(/crossEntropy: option 'reduction' must be 'mean', 'sum' or 'none', got 'avg'/);
     expect(() => f(x, t, { ignore_index: 255 } as never)).toThrow(

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
 import type { BatchNormOptions } from '../lib/native/kernels/norm.js';
+import { nativeEmpty, nativeFull } from '../lib/tensor.js';
 import { Fixture, counted } from './helpers/parity.js';
 
 const fx = new Fixture('norm');
@@ -80,16 +81,16 @@ describe('batchNorm parity', () => {
 });
 
 describe('batchNorm bad input', () => {
-  const x = native.full([2, 3, 4, 4], 1);
-  const c3 = native.full([3], 1);
-  const c4 = native.full([4], 1);
+  const x = nativeFull([2, 3, 4, 4], 1);
+  const c3 = nativeFull([3], 1);
+  const c4 = nativeFull([4], 1);
   afterAll(() => disposeAll(x, c3, c4));
   const train: BatchNormOptions = { training: true };
 
   it('rejects wrong ranks and per-channel shapes', () => {
-    const x1 = native.full([6], 1);
+    const x1 = nativeFull([6], 1);
     expect(() => native.batchNorm(x1, null, null, null, null, train)).toThrow(/^batchNorm: x float32 \[6\]: expected rank 2, 3 or 4/);
-    const x5 = native.full([1, 2, 1, 1, 2], 1);
+    const x5 = nativeFull([1, 2, 1, 1, 2], 1);
     expect(() => native.batchNorm(x5, null, null, null, null, train)).toThrow(/^batchNorm: .*expected rank 2, 3 or 4/);
     expect(() => native.batchNorm(x, c4, null, null, null, train)).toThrow(
       'batchNorm: weight float32 [4] must have shape [3] for x float32 [2,3,4,4]',
@@ -114,7 +115,7 @@ describe('batchNorm bad input', () => {
     expect(() => native.batchNorm(x, null, null, null, null, { training: true, epsilon: 1e-3 } as never)).toThrow(
       "batchNorm: unknown option 'epsilon' (expected one of training, momentum, eps)",
     );
-    const one = native.full([1, 3, 1, 1], 1);
+    const one = nativeFull([1, 3, 1, 1], 1);
     expect(() => native.batchNorm(one, null, null, null, null, train)).toThrow(
       'batchNorm: Expected more than 1 value per channel when training, got x float32 [1,3,1,1]',
     );
@@ -124,11 +125,11 @@ describe('batchNorm bad input', () => {
   });
 
   it('rejects wrong dtypes, empty, disposed and non-tensor arguments', () => {
-    const xi = native.full([2, 3], 1, 'int32');
+    const xi = nativeFull([2, 3], 1, 'int32');
     expect(() => native.batchNorm(xi, null, null, null, null, train)).toThrow(/^batchNorm: x int32 .*expected dtype float32/);
-    const empty = native.empty([0, 3, 2, 2]);
+    const empty = nativeEmpty([0, 3, 2, 2]);
     expect(() => native.batchNorm(empty, null, null, null, null, train)).toThrow(/^batchNorm: x .* is empty/);
-    const gone = native.full([3], 1);
+    const gone = nativeFull([3], 1);
     gone.dispose();
     expect(() => native.batchNorm(x, gone, null, null, null, train)).toThrow(/^batchNorm: tensor 'weight' \[3\] is disposed/);
     expect(() => native.batchNorm(x, 3 as unknown as NativeTensor, null, null, null, train)).toThrow(
@@ -138,7 +139,7 @@ describe('batchNorm bad input', () => {
   });
 
   it('batchNormBackward checks every argument', () => {
-    const dy = native.full([2, 3, 4, 5], 1);
+    const dy = nativeFull([2, 3, 4, 5], 1);
     expect(() => native.batchNormBackward(dy, x, null, c3, c3, train)).toThrow(
       /^batchNormBackward: dy float32 \[2,3,4,5\]: expected shape \[2,3,4,4\]/,
     );

@@ -3,6 +3,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { native } from '../lib/native/index.js';
+import { nativeEmpty, nativeFromArray, nativeFull } from '../lib/tensor.js';
 import { disposeAfterAll } from './helpers/dispose.js';
 import { Fixture, counted } from './helpers/parity.js';
 
@@ -27,9 +28,9 @@ describe('sgdStep', () => {
     const n = param.size;
     const grads = fx.raw(`${c.key}.grads`).data as Float32Array;
     // The buffer starts as garbage on purpose: firstStep must not read it.
-    const buf = c.momentum ? k(native.full([n], Number.NaN)) : null;
+    const buf = c.momentum ? k(nativeFull([n], Number.NaN)) : null;
     for (let s = 0; s < c.steps; s++) {
-      const grad = k(native.fromArray(grads.slice(s * n, (s + 1) * n), [n]));
+      const grad = k(nativeFromArray(grads.slice(s * n, (s + 1) * n), [n]));
       native.sgdStep(param, grad, buf, {
         lr: c.lr,
         momentum: c.momentum,
@@ -50,9 +51,9 @@ describe('sgdStep', () => {
       const saved = native.numThreads();
       native.setNumThreads(threads);
       try {
-        const p = k(native.full([n], 0.5));
-        const b = k(native.empty([n]));
-        const grad = k(native.fromArray(g, [n]));
+        const p = k(nativeFull([n], 0.5));
+        const b = k(nativeEmpty([n]));
+        const grad = k(nativeFromArray(g, [n]));
         for (let s = 0; s < 3; s++)
           native.sgdStep(p, grad, b, { lr: 0.01, momentum: 0.9, weightDecay: 5e-4, nesterov: true, firstStep: s === 0 });
         return p.toArray();
@@ -66,20 +67,20 @@ describe('sgdStep', () => {
   });
 
   it('rejects bad tensors and options with clear errors', () => {
-    const p = k(native.full([4], 1));
-    const g = k(native.full([4], 1));
-    const b = k(native.full([4], 0));
-    const gone = native.full([4], 1);
+    const p = k(nativeFull([4], 1));
+    const g = k(nativeFull([4], 1));
+    const b = k(nativeFull([4], 0));
+    const gone = nativeFull([4], 1);
     gone.dispose();
-    expect(() => native.sgdStep(p, k(native.full([5], 1)), null, { lr: 0.1 })).toThrow(
+    expect(() => native.sgdStep(p, k(nativeFull([5], 1)), null, { lr: 0.1 })).toThrow(
       /^sgdStep: grad float32 \[5\]: expected shape \[4\]/,
     );
-    expect(() => native.sgdStep(p, g, k(native.full([2, 2], 0)), { lr: 0.1, momentum: 0.9, firstStep: true })).toThrow(
+    expect(() => native.sgdStep(p, g, k(nativeFull([2, 2], 0)), { lr: 0.1, momentum: 0.9, firstStep: true })).toThrow(
       /^sgdStep: momentumBuffer float32 \[2,2\]: expected shape \[4\]/,
     );
     expect(() => native.sgdStep(gone, g, null, { lr: 0.1 })).toThrow(/^sgdStep: .*disposed/);
-    expect(() => native.sgdStep(p, k(native.full([4], 1, 'int32')), null, { lr: 0.1 })).toThrow(/^sgdStep: .*expected dtype float32/);
-    expect(() => native.sgdStep(k(native.empty([0])), g, null, { lr: 0.1 })).toThrow(/^sgdStep: .*empty/);
+    expect(() => native.sgdStep(p, k(nativeFull([4], 1, 'int32')), null, { lr: 0.1 })).toThrow(/^sgdStep: .*expected dtype float32/);
+    expect(() => native.sgdStep(k(nativeEmpty([0])), g, null, { lr: 0.1 })).toThrow(/^sgdStep: .*empty/);
     expect(() => native.sgdStep(p, g, null, {} as { lr: number })).toThrow(/^sgdStep: option 'lr' is required/);
     for (const lr of [-0.1, Number.NaN, Infinity])
       expect(() => native.sgdStep(p, g, null, { lr })).toThrow(/^sgdStep: option 'lr' must be a finite non-negative number/);
@@ -110,8 +111,8 @@ describe('sgdStep', () => {
   });
 
   it('propagates NaN and Inf in gradients as PyTorch does', () => {
-    const p = k(native.full([3], 1));
-    const g = k(native.fromArray(new Float32Array([Number.NaN, Infinity, 1]), [3]));
+    const p = k(nativeFull([3], 1));
+    const g = k(nativeFromArray(new Float32Array([Number.NaN, Infinity, 1]), [3]));
     native.sgdStep(p, g, null, { lr: 0.5 });
     expect(Array.from(p.toArray())).toEqual([Number.NaN, -Infinity, 0.5]);
   });

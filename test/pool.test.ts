@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
 import type { MaxPool2dOptions, PyramidMode } from '../lib/native/kernels/pool.js';
+import { nativeFromArray, nativeFull } from '../lib/tensor.js';
 import { disposeAfterAll } from './helpers/dispose.js';
 import { Fixture } from './helpers/parity.js';
 
@@ -41,7 +42,7 @@ describe('maxPool2d (PyTorch max_pool2d)', () => {
     const [h, w] = [5, 6];
     const idx = Int32Array.from({ length: 2 * 3 * 4 }, (_, k) => (k * 17 + 5) % (h * w));
     const dy = Float32Array.from({ length: idx.length }, (_, k) => k + 1);
-    const dx = keep(native.maxPool2dBackward(keep(native.fromArray(dy, [2, 1, 3, 4])), keep(native.fromArray(idx, [2, 1, 3, 4])), [2, 1, h, w]));
+    const dx = keep(native.maxPool2dBackward(keep(nativeFromArray(dy, [2, 1, 3, 4])), keep(nativeFromArray(idx, [2, 1, 3, 4])), [2, 1, h, w]));
     const want = new Float32Array(2 * h * w);
     idx.forEach((v, k) => (want[Math.floor(k / 12) * h * w + v] += dy[k]));
     expect(Array.from(dx.toArray())).toEqual(Array.from(want));
@@ -50,7 +51,7 @@ describe('maxPool2d (PyTorch max_pool2d)', () => {
   it('follows PyTorch output-size rule (ceil_mode last-window rule included) over many sizes', () => {
     const table = JSON.parse(fx.metadata.sizes) as number[][];
     for (const [h, k, s, p, d, ceil, out] of table) {
-      const x = native.full([1, 1, h, 1], 0);
+      const x = nativeFull([1, 1, h, 1], 0);
       const opts = { kernelSize: [k, 1], stride: [s, 1], padding: [p, 0], dilation: [d, 1], ceilMode: ceil === 1 } as MaxPool2dOptions;
       const label = `H=${h} k=${k} s=${s} p=${p} d=${d} ceil=${ceil}`;
       if (out < 0) {
@@ -190,8 +191,8 @@ describe('gatherPositions (PyTorch x.flatten(2).gather)', () => {
   }
 
   it('reads the positions samplePositions draws', () => {
-    const x = keep(native.fromArray(Float32Array.from({ length: 2 * 3 * 5 * 7 }, (_, i) => i), [2, 3, 5, 7]));
-    const pos = keep(native.samplePositions({ height: 5, width: 7, seed: 1, batch: 2 }));
+    const x = keep(nativeFromArray(Float32Array.from({ length: 2 * 3 * 5 * 7 }, (_, i) => i), [2, 3, 5, 7]));
+    const pos = keep(native.samplePositions({ height: 5, width: 7, seed: 1, batch: 2, device: x.device }));
     const y = keep(native.gatherPositions(x, pos)).toArray();
     const p = pos.toArray();
     for (let b = 0; b < 2; b++)
@@ -201,10 +202,10 @@ describe('gatherPositions (PyTorch x.flatten(2).gather)', () => {
 });
 
 describe('pool bad input', () => {
-  const f = (shape: number[], v = 1) => keep(native.full(shape, v));
-  const i = (shape: number[], v = 0) => keep(native.full(shape, v, 'int32'));
+  const f = (shape: number[], v = 1) => keep(nativeFull(shape, v));
+  const i = (shape: number[], v = 0) => keep(nativeFull(shape, v, 'int32'));
   const x = f([2, 3, 8, 8]);
-  const disposed = native.full([2, 3, 8, 8], 1);
+  const disposed = nativeFull([2, 3, 8, 8], 1);
   disposed.dispose();
 
   it('maxPool2d', () => {
@@ -232,6 +233,11 @@ describe('pool bad input', () => {
     expect(() => native.maxPool2dBackward(dy, i([2, 3, 3, 2]), [2, 3, 8, 8])).toThrow(/^maxPool2dBackward: indices int32 \[2,3,3,2\]: expected shape \[2,3,3,3\]/);
     expect(() => native.maxPool2dBackward(dy, i([2, 3, 3, 3], 64), [2, 3, 8, 8])).toThrow(/^maxPool2dBackward: .*holds 64 .*outside \[0, 64\)/);
     expect(() => native.maxPool2dBackward(dy, i([2, 3, 3, 3], -1), [2, 3, 8, 8])).toThrow(/^maxPool2dBackward: .*holds -1/);
+    // The first bad index is found where the tensor lives; its position and value name it.
+    const mixed = keep(nativeFromArray(Int32Array.from({ length: 54 }, (_, k) => (k === 40 ? 99 : k === 50 ? -3 : k % 64)), [2, 3, 3, 3]));
+    expect(() => native.maxPool2dBackward(dy, mixed, [2, 3, 8, 8])).toThrow(
+      'maxPool2dBackward: indices int32 [2,3,3,3] holds 99 at flat position 40, outside [0, 64) for planes [8,8]',
+    );
     expect(() => native.maxPool2dBackward(dy, f([2, 3, 3, 3]), [2, 3, 8, 8])).toThrow(/^maxPool2dBackward: .*expected dtype int32/);
     expect(() => native.maxPool2dBackward(dy, i([2, 3, 3, 3]), [2, 3, 8])).toThrow(/^maxPool2dBackward: inputShape must be \[B,C,H,W\]/);
     expect(() => native.maxPool2dBackward(dy, i([2, 3, 3, 3]), [2, 4, 8, 8])).toThrow(/^maxPool2dBackward: dy float32 \[2,3,3,3\] does not match inputShape/);

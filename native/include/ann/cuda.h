@@ -16,12 +16,13 @@
 #include <cstdint>
 #include <string>
 
-#include "ann/alloc.h"
+#include "ann/memory.h"
 
 namespace ann::cuda {
 
-// Whether CUDA tensors can be made now. When not, *why says why in one line ("no NVIDIA driver
-// (libcuda.so.1 not found)", "cudaGetDeviceCount: no CUDA-capable device is detected", ...).
+// Whether CUDA tensors can be made now. When not, *why says why in one line, without parentheses
+// (info().cuda wraps it in some: "no NVIDIA driver, libcuda.so.1 not found: ...", "cudaGetDeviceCount: no
+// CUDA-capable device is detected", ...).
 // Safe to call any number of times, from a build or machine without a GPU.
 bool available(std::string* why);
 
