@@ -1,0 +1,261 @@
+// Fused attention backward on the GPU, in double as the CPU backward (native/cpu/
+// attention_backward.cpp says why: float32 scores put an error of |s| 2^-24 into every
+// probability, and dQ, dK, dV are sums of S or N such terms). Flash-style: the probabilities are
+// recomputed tile by tile, never stored.
+//   1. rows: per query row the shift m, the normaliser inv and D. For S <= kWhole, as the CPU,
+//      each row is renormalised by its own double max and sum (the float32 lse would leave each
+//      row summing to 1 only within |lse| 2^-24) and D = rowsum(P * dO V^T) = dO . (P V);
+//      beyond it m = lse, inv = 1 and D = rowsum(dO * O).
+//   2. dQ: one block per 32 queries and 128 columns of C, over all key tiles.
+//   3. dK, dV: one block per 32 keys, 128 columns of C or Cv, and a group of query tiles; with
+//      more than one group per key tile each writes a double partial, summed in group order, so
+//      the result depends only on the sizes (no atomics).
+// P = exp(s - m) * inv; a row whose lse is infinite (PyTorch's softmax made it NaN) gets m = NaN.
+#include <algorithm>
+#include <cmath>
+
+#include "ann/attention.h"
+#include "attention_tiles.cuh"
+#include "reduce.cuh"
+
+namespace ann::cuda {
+namespace {
+
+using namespace attn;
+
+constexpr int64_t kWhole = 256;  // rows renormalised in double up to this many keys (the CPU's block)
+constexpr int64_t kWantBlocks = 1056;  // dK/dV blocks to aim for: 8 per SM of a 132-SM GPU
+constexpr double kPartialBudget = 256.0 * (1 << 20);  // bytes of dK/dV partials at most
+
+struct RowStats {
+  double* m;
+  double* inv;
+  double* D;
+};
+
+// One warp per query row.
+__global__ void rows_kernel(AttentionDims d, double scale, const float* q, const float* k, const float* v,
+                            const float* dout, const float* out, const float* lse, RowStats st, bool whole) {
+  __shared__ double scores[kThreads / 32][kWhole];
+  const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+  const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5);
+  if (row >= d.B * d.N) return;  // whole warps leave together
+  const int64_t b = row / d.N;
+  const float* qr = q + row * d.C;
+  const float* g = dout + row * d.Cv;
+  const bool bad = is_inf(lse[row]);
+  if (!whole) {
+    const float* o = out + row * d.Cv;
+    double acc = 0.0;
+    for (int64_t c = lane; c < d.Cv; c += 32) acc += double(g[c]) * double(o[c]);
+    acc = warp_sum(acc);
+    if (lane == 0) {
+      st.m[row] = bad ? double(NAN) : double(lse[row]);
+      st.inv[row] = 1.0;
+      st.D[row] = acc;
+    }
+    return;
+  }
+  double* s = scores[warp];
+  const float* kb = k + b * d.S * d.C;
+  const float* vb = v + b * d.S * d.Cv;
+  for (int64_t j = 0; j < d.S; ++j) {
+    double acc = 0.0;
+    for (int64_t c = lane; c < d.C; c += 32) acc += double(qr[c]) * double(kb[j * d.C + c]);
+    acc = warp_sum(acc);
+    if (lane == (j & 31)) s[j] = scale * acc;
+  }
+  __syncwarp();
+  double mx = -INFINITY;
+  for (int64_t j = lane; j < d.S; j += 32) mx = max_ignoring_nan(mx, s[j]);
+  const double m = warp_max_ignoring_nan(mx);
+  double part = 0.0;
+  for (int64_t j = lane; j < d.S; j += 32) part += exp(s[j] - m);
+  const double inv = 1.0 / warp_sum(part);
+  for (int64_t j = lane; j < d.S; j += 32) s[j] = exp(s[j] - m) * inv;  // P
+  __syncwarp();
+  double dot = 0.0;
+  for (int64_t c = lane; c < d.Cv; c += 32) {
+    double o = 0.0;
+    for (int64_t j = 0; j < d.S; ++j) o += s[j] * double(vb[j * d.Cv + c]);
+    dot += double(g[c]) * o;
+  }
+  dot = warp_sum(dot);
+  if (lane == 0) {
+    st.m[row] = bad ? double(NAN) : m;
+    st.inv[row] = inv;
+    st.D[row] = dot;
+  }
+}
+
+// One block per (batch item, 32 queries) and 128 columns of dQ.
+__global__ void dq_kernel(AttentionDims d, double scale, const float* q, const float* k, const float* v,
+                          const float* dout, RowStats st, float* dq) {
+  __shared__ Tile<double> As, Bs;
+  __shared__ double dS[kT * kT];
+  __shared__ double m_row[kT], inv_row[kT], D_row[kT];
+  const int64_t tiles = ceil_div(d.N, kT);
+  const int64_t b = blockIdx.x / tiles, i0 = (blockIdx.x % tiles) * kT;
+  const int64_t c0 = int64_t(blockIdx.y) * kSliceWidth;
+  const float* qb = q + b * d.N * d.C;
+  const float* kb = k + b * d.S * d.C;
+  const float* vb = v + b * d.S * d.Cv;
+  const float* gb = dout + b * d.N * d.Cv;
+  if (threadIdx.x < kT) {
+    const int64_t r = min(i0 + int64_t(threadIdx.x), d.N - 1) + b * d.N;
+    m_row[threadIdx.x] = st.m[r];
+    inv_row[threadIdx.x] = st.inv[r];
+    D_row[threadIdx.x] = st.D[r];
+  }
+  double acc[kRows][kSlices] = {};
+  for (int64_t j0 = 0; j0 < d.S; j0 += kT) {
+    double s[kRows], dp[kRows];
+    product_nt(s, qb, i0, d.N, kb, j0, d.S, d.C, As, Bs);
+    product_nt(dp, gb, i0, d.N, vb, j0, d.S, d.Cv, As, Bs);
+    const bool key = j0 + tx() < d.S;
+#pragma unroll
+    for (int i = 0; i < kRows; ++i) {
+      const int r = ty() + 8 * i;
+      const bool ok = key && i0 + r < d.N;
+      const double p = ok ? exp(scale * s[i] - m_row[r]) * inv_row[r] : 0.0;
+      dS[r * kT + tx()] = ok ? p * (dp[i] - D_row[r]) : 0.0;
+    }
+    __syncthreads();
+    product_pn(acc, dS, kT, 0, kb, j0, d.S, d.C, c0, As);
+  }
+#pragma unroll
+  for (int i = 0; i < kRows; ++i) {
+    const int64_t r = i0 + ty() + 8 * i;
+    if (r >= d.N) continue;
+#pragma unroll
+    for (int j = 0; j < kSlices; ++j) {
+      const int64_t c = c0 + j * kT + tx();
+      if (c < d.C) dq[(b * d.N + r) * d.C + c] = static_cast<float>(scale * acc[i][j]);
+    }
+  }
+}
+
+struct KeyGrads {
+  float* dk;           // null when not wanted
+  float* dv;           // null when not wanted
+  double* part_k;      // [G, B, S, C] partials, or null when G == 1
+  double* part_v;      // [G, B, S, Cv]
+  int64_t groups, per;  // query-tile groups per key tile, query tiles per group
+  int64_t k_slices;    // column slices of dK; blockIdx.y beyond them are slices of dV
+};
+
+// One block per (batch item, 32 keys, query group) and one 128-column slice of dK or dV.
+__global__ void dkv_kernel(AttentionDims d, double scale, const float* q, const float* k, const float* v,
+                           const float* dout, RowStats st, KeyGrads kg) {
+  __shared__ Tile<double> As, Bs;
+  __shared__ double PT[kT * kT];  // [key][query]: P^T, or dS^T for dK
+  __shared__ double m_row[kT], inv_row[kT], D_row[kT];
+  const int64_t ktiles = ceil_div(d.S, kT), qtiles = ceil_div(d.N, kT);
+  const int64_t g = blockIdx.x % kg.groups, kt = (blockIdx.x / kg.groups) % ktiles;
+  const int64_t b = blockIdx.x / (kg.groups * ktiles), j0 = kt * kT;
+  const bool is_k = blockIdx.y < kg.k_slices;
+  const int64_t width = is_k ? d.C : d.Cv;
+  const int64_t c0 = (is_k ? int64_t(blockIdx.y) : int64_t(blockIdx.y) - kg.k_slices) * kSliceWidth;
+  const float* qb = q + b * d.N * d.C;
+  const float* kb = k + b * d.S * d.C;
+  const float* vb = v + b * d.S * d.Cv;
+  const float* gb = dout + b * d.N * d.Cv;
+  double acc[kRows][kSlices] = {};
+  const int64_t t1 = min(qtiles, (g + 1) * kg.per);
+  for (int64_t t = g * kg.per; t < t1; ++t) {
+    const int64_t i0 = t * kT;
+    __syncthreads();  // the previous tile's row stats are no longer read
+    if (threadIdx.x < kT) {
+      const int64_t r = min(i0 + int64_t(threadIdx.x), d.N - 1) + b * d.N;
+      m_row[threadIdx.x] = st.m[r];
+      inv_row[threadIdx.x] = st.inv[r];
+      D_row[threadIdx.x] = st.D[r];
+    }
+    double s[kRows], dp[kRows];
+    product_nt(s, kb, j0, d.S, qb, i0, d.N, d.C, As, Bs);  // [key][query]
+    if (is_k) product_nt(dp, vb, j0, d.S, gb, i0, d.N, d.Cv, As, Bs);
+    const int qc = tx();
+    const bool query = i0 + qc < d.N;
+#pragma unroll
+    for (int i = 0; i < kRows; ++i) {
+      const int r = ty() + 8 * i;
+      const bool ok = query && j0 + r < d.S;
+      const double p = ok ? exp(scale * s[i] - m_row[qc]) * inv_row[qc] : 0.0;
+      PT[r * kT + qc] = !ok ? 0.0 : is_k ? p * (dp[i] - D_row[qc]) : p;
+    }
+    __syncthreads();
+    product_pn(acc, PT, kT, 0, is_k ? qb : gb, i0, d.N, width, c0, As);
+  }
+  const double f = is_k ? scale : 1.0;
+  float* grad = is_k ? kg.dk : kg.dv;
+  double* part = is_k ? kg.part_k : kg.part_v;
+#pragma unroll
+  for (int i = 0; i < kRows; ++i) {
+    const int64_t r = j0 + ty() + 8 * i;
+    if (r >= d.S) continue;
+#pragma unroll
+    for (int j = 0; j < kSlices; ++j) {
+      const int64_t c = c0 + j * kT + tx();
+      if (c >= width) continue;
+      if (part)
+        part[((g * d.B + b) * d.S + r) * width + c] = f * acc[i][j];
+      else
+        grad[(b * d.S + r) * width + c] = static_cast<float>(f * acc[i][j]);
+    }
+  }
+}
+
+// grad[i] = sum over groups, in group order, of part[g, i].
+__global__ void sum_partials_kernel(const double* part, float* grad, int64_t n, int64_t groups) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  double acc = 0.0;
+  for (int64_t g = 0; g < groups; ++g) acc += part[g * n + i];
+  grad[i] = static_cast<float>(acc);
+}
+
+}  // namespace
+
+void attention_backward(const AttentionDims& d, float scale, const float* dout, const float* q,
+                        const float* k, const float* v, const float* out, const float* lse, float* dq,
+                        float* dk, float* dv) {
+  if (!dq && !dk && !dv) return;
+  const char* op = "attention_backward";
+  const bool whole = d.S <= kWhole;
+  const int64_t rows = d.B * d.N;
+  Buffer<double> stats(static_cast<size_t>(3 * rows));
+  const RowStats st{stats.data(), stats.data() + rows, stats.data() + 2 * rows};
+  ANN_LAUNCH(op, rows_kernel, blocks_for(rows * 32, kThreads), kThreads, 0, d, double(scale), q, k, v, dout, out,
+             lse, st, whole);
+  if (dq) {
+    const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.C, kSliceWidth)));
+    ANN_LAUNCH(op, dq_kernel, grid, kThreads, 0, d, double(scale), q, k, v, dout, st, dq);
+  }
+  if (!dk && !dv) return;
+  KeyGrads kg{dk, dv, nullptr, nullptr, 1, 0, dk ? ceil_div(d.C, kSliceWidth) : 0};
+  const int64_t slices = kg.k_slices + (dv ? ceil_div(d.Cv, kSliceWidth) : 0);
+  const int64_t qtiles = ceil_div(d.N, kT), ktiles = ceil_div(d.S, kT);
+  // Groups from the sizes alone (never the device), so every GPU sums in the same order.
+  const double part_bytes = 8.0 * d.B * d.S * ((dk ? d.C : 0) + (dv ? d.Cv : 0));
+  int64_t groups = ceil_div(kWantBlocks, d.B * ktiles * slices);
+  groups = std::max<int64_t>(1, std::min({groups, qtiles, static_cast<int64_t>(kPartialBudget / part_bytes)}));
+  kg.per = ceil_div(qtiles, groups);
+  kg.groups = ceil_div(qtiles, kg.per);
+  Buffer<double> part_k(dk && kg.groups > 1 ? static_cast<size_t>(kg.groups * d.B * d.S * d.C) : 0);
+  Buffer<double> part_v(dv && kg.groups > 1 ? static_cast<size_t>(kg.groups * d.B * d.S * d.Cv) : 0);
+  kg.part_k = part_k.data();
+  kg.part_v = part_v.data();
+  const dim3 grid(blocks_for(d.B * ktiles * kg.groups, 1), static_cast<unsigned>(slices));
+  ANN_LAUNCH(op, dkv_kernel, grid, kThreads, 0, d, double(scale), q, k, v, dout, st, kg);
+  if (kg.groups == 1) return;
+  if (dk) {
+    const int64_t n = d.B * d.S * d.C;
+    ANN_LAUNCH(op, sum_partials_kernel, blocks_for(n, kThreads), kThreads, 0, part_k.data(), dk, n, kg.groups);
+  }
+  if (dv) {
+    const int64_t n = d.B * d.S * d.Cv;
+    ANN_LAUNCH(op, sum_partials_kernel, blocks_for(n, kThreads), kThreads, 0, part_v.data(), dv, n, kg.groups);
+  }
+}
+
+}  // namespace ann::cuda
