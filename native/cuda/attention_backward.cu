@@ -13,6 +13,7 @@
 // P = exp(s - m) * inv; a row whose lse is infinite (PyTorch's softmax made it NaN) gets m = NaN.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "ann/attention.h"
 #include "attention_tiles.cuh"
@@ -241,20 +242,19 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
   groups = std::max<int64_t>(1, std::min({groups, qtiles, static_cast<int64_t>(kPartialBudget / part_bytes)}));
   kg.per = ceil_div(qtiles, groups);
   kg.groups = ceil_div(qtiles, kg.per);
-  Buffer<double> part_k(dk && kg.groups > 1 ? static_cast<size_t>(kg.groups * d.B * d.S * d.C) : 0);
-  Buffer<double> part_v(dv && kg.groups > 1 ? static_cast<size_t>(kg.groups * d.B * d.S * d.Cv) : 0);
-  kg.part_k = part_k.data();
-  kg.part_v = part_v.data();
+  std::optional<Buffer<double>> part_k, part_v;
+  if (dk && kg.groups > 1) kg.part_k = part_k.emplace(static_cast<size_t>(kg.groups * d.B * d.S * d.C)).data();
+  if (dv && kg.groups > 1) kg.part_v = part_v.emplace(static_cast<size_t>(kg.groups * d.B * d.S * d.Cv)).data();
   const dim3 grid(blocks_for(d.B * ktiles * kg.groups, 1), static_cast<unsigned>(slices));
   ANN_LAUNCH(op, dkv_kernel, grid, kThreads, 0, d, double(scale), q, k, v, dout, st, kg);
   if (kg.groups == 1) return;
   if (dk) {
     const int64_t n = d.B * d.S * d.C;
-    ANN_LAUNCH(op, sum_partials_kernel, blocks_for(n, kThreads), kThreads, 0, part_k.data(), dk, n, kg.groups);
+    ANN_LAUNCH(op, sum_partials_kernel, blocks_for(n, kThreads), kThreads, 0, kg.part_k, dk, n, kg.groups);
   }
   if (dv) {
     const int64_t n = d.B * d.S * d.Cv;
-    ANN_LAUNCH(op, sum_partials_kernel, blocks_for(n, kThreads), kThreads, 0, part_v.data(), dv, n, kg.groups);
+    ANN_LAUNCH(op, sum_partials_kernel, blocks_for(n, kThreads), kThreads, 0, kg.part_v, dv, n, kg.groups);
   }
 }
 

@@ -4,6 +4,7 @@
 // the outputs that point at it, in output order), so they are deterministic without atomics and
 // give the CPU kernel's bits.
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "ann/pool.h"
@@ -327,18 +328,18 @@ namespace {
 struct DeviceBins {
   PyramidBins bins;
   Buffer<int32_t> table;
-  bool cells_shared;
-  Buffer<double> cells;
+  std::optional<Buffer<double>> cells;  // only when they do not fit in shared memory
   size_t shared;
   DeviceBins(int64_t planes, int64_t h, int64_t w, const std::vector<int64_t>& sizes, size_t column_bytes)
-      : bins(pyramid_bins(h, w, sizes)),
-        table(bins.table.size()),
-        cells_shared(column_bytes + cell_bytes() <= kSharedBudget),
-        cells(cells_shared ? 0 : static_cast<size_t>(planes) * bins.R * bins.Cs),
-        shared(column_bytes + (cells_shared ? cell_bytes() : 0)) {
+      : bins(pyramid_bins(h, w, sizes)), table(bins.table.size()), shared(column_bytes + cell_bytes()) {
     copy_to_device(table.data(), bins.table.data(), bins.table.size() * sizeof(int32_t));
+    if (shared > kSharedBudget) {
+      cells.emplace(static_cast<size_t>(planes) * bins.R * bins.Cs);
+      shared = column_bytes;
+    }
   }
   size_t cell_bytes() const { return size_t(bins.R) * bins.Cs * sizeof(double); }
+  double* global_cells() const { return cells ? cells->data() : nullptr; }
 };
 
 }  // namespace
@@ -347,7 +348,7 @@ void pyramid_pool_forward(const float* x, float* y, int32_t* indices, int64_t pl
                           const std::vector<int64_t>& sizes, bool max_mode) {
   DeviceBins d(planes, h, w, sizes, kThreads * sizeof(double));
   ANN_LAUNCH("pyramid_pool", pyramid_forward_kernel, blocks_for(planes, 1), kThreads, d.shared, x, y, indices, h,
-             w, view(d.bins, d.table.data(), h), max_mode, d.cells.data());
+             w, view(d.bins, d.table.data(), h), max_mode, d.global_cells());
 }
 
 void pyramid_pool_backward(const float* dy, const int32_t* indices, float* dx, int64_t planes, int64_t h,
@@ -359,7 +360,7 @@ void pyramid_pool_backward(const float* dy, const int32_t* indices, float* dx, i
   DeviceBins d(planes, h, w, sizes, 0);
   ANN_LAUNCH("pyramid_pool_backward", pyramid_avg_backward_kernel, blocks_for(planes, 1), kThreads,
              std::max<size_t>(d.shared, sizeof(double)), dy, dx, h, w, view(d.bins, d.table.data(), h),
-             d.cells.data());
+             d.global_cells());
 }
 
 }  // namespace ann::cuda
