@@ -3,6 +3,7 @@
 // otherwise a tie keeps the earlier element. Both backwards are gathers (each input element sums
 // the outputs that point at it, in output order), so they are deterministic without atomics and
 // give the CPU kernel's bits.
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -288,7 +289,29 @@ __global__ void pyramid_avg_backward_kernel(const float* dy, float* dx, int64_t 
   }
 }
 
+// The first bad position by integer atomicMin: the order of the atomics cannot change the result.
+__global__ void find_bad_index_kernel(const int32_t* idx, int64_t n, int64_t limit, long long* first) {
+  long long bad = n;
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    if (idx[i] < 0 || idx[i] >= limit) {
+      bad = i;
+      break;
+    }
+  if (bad < n) atomicMin(first, bad);
+}
+
 }  // namespace
+
+int64_t find_bad_index(const int32_t* idx, int64_t n, int64_t limit) {
+  if (n <= 0) return -1;
+  Buffer<long long> first(1);
+  long long host = n;
+  copy_to_device(first.data(), &host, sizeof host);
+  ANN_LAUNCH("find_bad_index", find_bad_index_kernel, std::min<unsigned>(blocks_for(n, kThreads), 1024), kThreads,
+             0, idx, n, limit, first.data());
+  copy_to_host(&host, first.data(), sizeof host);
+  return host == n ? -1 : host;
+}
 
 void max_pool2d_forward(const float* x, float* y, int32_t* indices, int64_t planes, int64_t h, int64_t w,
                         int64_t oh, int64_t ow, const MaxPool2dParams& p) {

@@ -12,6 +12,7 @@
 #include "harness.h"
 
 namespace ann::cuda {
+decltype(::ann::find_bad_index) find_bad_index;
 decltype(::ann::max_pool2d_forward) max_pool2d_forward;
 decltype(::ann::max_pool2d_backward) max_pool2d_backward;
 decltype(::ann::pyramid_pool_forward) pyramid_pool_forward;
@@ -221,6 +222,21 @@ ANN_TEST("pool", sampling_and_gather_match_cpu) {
     run.expect_same(tag + " forward", dyo.host().data(), y.data(), b * c * s);
     run.expect_same(tag + " backward", ddx.host().data(), dx.data(), b * c * hw);
   }
+}
+
+ANN_TEST("pool", find_bad_index_matches_cpu) {
+  const int64_t n = 100000, limit = 5000;
+  std::vector<int32_t> idx(n);
+  for (int64_t i = 0; i < n; ++i) idx[i] = static_cast<int32_t>((i * 7919) % limit);
+  DeviceInts all_good(idx);
+  run.expect(cuda::find_bad_index(all_good.data(), n, limit) == -1, "find_bad_index: all inside gives -1");
+  idx[70001] = -1;
+  idx[90000] = limit;
+  idx[65536] = limit + 3;  // the first bad one, among several in different blocks
+  DeviceInts bad(idx);
+  const int64_t got = cuda::find_bad_index(bad.data(), n, limit);
+  run.expect(got == ann::find_bad_index(idx.data(), n, limit) && got == 65536,
+             "find_bad_index: first bad position " + std::to_string(got) + ", expected 65536");
 }
 
 }  // namespace
