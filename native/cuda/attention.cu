@@ -2,11 +2,14 @@
 // and 128 output columns. For S up to kSingle the block keeps the whole [32, S] score rows in
 // shared memory, so the softmax is exact in one pass (max, exp, sum, normalise P) before P V;
 // beyond it key tiles stream through with the online softmax (flash attention). No N x S array
-// reaches global memory, except in attention_weights, which is defined to write it.
+// reaches global memory, except in attention_weights, which is defined to write it, and in p, the
+// probabilities a caller may ask the forward to keep for the backward (then, beyond kSingle keys,
+// the exact softmax is written to p and out = P V is one cuBLAS product).
 #include <cmath>
 
 #include "ann/attention.h"
 #include "attention_tiles.cuh"
+#include "blas.h"
 #include "reduce.cuh"
 
 namespace ann::cuda {
@@ -21,7 +24,7 @@ constexpr int64_t kSingle = 256;  // keys held whole per block (32 x 257 floats 
 __device__ __forceinline__ float inverse_sum(float m, float l) { return is_inf(m) ? NAN : 1.f / l; }
 
 __global__ void attention_forward_kernel(AttentionDims d, float scale, const float* q, const float* k,
-                                         const float* v, float* out, float* lse, bool single) {
+                                         const float* v, float* out, float* lse, float* p_out, bool single) {
   __shared__ Tile<float> As, Bs;
   __shared__ float m_row[kT], l_row[kT], f_row[kT];
   ANN_DYNAMIC_SHARED(float, P);  // [32][ldp]: the score rows (single) or one key tile of them
@@ -92,6 +95,10 @@ __global__ void attention_forward_kernel(AttentionDims d, float scale, const flo
       const float l = warp_sum(part);
       const float inv = inverse_sum(m, l);
       for (int64_t c = lane; c < ldp - 1; c += kT) x[c] = c < d.S ? x[c] * inv : 0.f;
+      if (p_out && blockIdx.y == 0 && i0 + r < d.N) {
+        float* pr = p_out + (b * d.N + i0 + r) * d.S;
+        for (int64_t c = lane; c < d.S; c += kT) pr[c] = x[c];
+      }
       if (lane == 0) {
         m_row[r] = m;
         l_row[r] = l;
@@ -132,8 +139,8 @@ __global__ void scores_kernel(AttentionDims d, float scale, const float* q, cons
   }
 }
 
-// Second half: each row's exact softmax in place, one warp per row.
-__global__ void softmax_rows_kernel(float* w, int64_t rows, int64_t S) {
+// Second half: each row's exact softmax in place, one warp per row, and its lse when asked.
+__global__ void softmax_rows_kernel(float* w, float* lse, int64_t rows, int64_t S) {
   const int64_t r = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   if (r >= rows) return;  // whole warps leave together
   const int lane = threadIdx.x & 31;
@@ -144,26 +151,44 @@ __global__ void softmax_rows_kernel(float* w, int64_t rows, int64_t S) {
   const float shift = is_inf(m) ? 0.f : m;
   float part = 0.f;
   for (int64_t c = lane; c < S; c += 32) part += expf(x[c] - shift);
-  const float inv = inverse_sum(m, warp_sum(part));
+  const float l = warp_sum(part), inv = inverse_sum(m, l);
   for (int64_t c = lane; c < S; c += 32) x[c] = expf(x[c] - shift) * inv;
+  if (lse && lane == 0) lse[r] = m + logf(l);
 }
 
 }  // namespace
-
-void attention_forward(const AttentionDims& d, float scale, const float* q, const float* k, const float* v,
-                       float* out, float* lse) {
-  const bool single = d.S <= kSingle;
-  const int64_t ldp = single ? ceil_div(d.S, kT) * kT + 1 : kT + 1;
-  const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.Cv, kSliceWidth)));
-  ANN_LAUNCH("attention", attention_forward_kernel, grid, kThreads, static_cast<size_t>(kT * ldp) * sizeof(float),
-             d, scale, q, k, v, out, lse, single);
-}
 
 void attention_weights(const AttentionDims& d, float scale, const float* q, const float* k, float* w) {
   const char* op = "attention_weights";
   const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.S, kT)));
   ANN_LAUNCH(op, scores_kernel, grid, kThreads, 0, d, scale, q, k, w);
-  ANN_LAUNCH(op, softmax_rows_kernel, blocks_for(d.B * d.N * 32, kThreads), kThreads, 0, w, d.B * d.N, d.S);
+  ANN_LAUNCH(op, softmax_rows_kernel, blocks_for(d.B * d.N * 32, kThreads), kThreads, 0, w, nullptr, d.B * d.N,
+             d.S);
+}
+
+void attention_forward(const AttentionDims& d, float scale, const float* q, const float* k, const float* v,
+                       float* out, float* lse, float* p) {
+  if (p && d.S > kSingle) {
+    // The kept probabilities are the rows that make out: the exact softmax in p, then out = P V.
+    const char* op = "attention";
+    const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.S, kT)));
+    ANN_LAUNCH(op, scores_kernel, grid, kThreads, 0, d, scale, q, k, p);
+    ANN_LAUNCH(op, softmax_rows_kernel, blocks_for(d.B * d.N * 32, kThreads), kThreads, 0, p, lse, d.B * d.N, d.S);
+    sgemm_strided_batched(false, false, d.N, d.Cv, d.S, 1.f, p, d.S, d.N * d.S, v, d.Cv, d.S * d.Cv, 0.f, out, d.Cv,
+                          d.N * d.Cv, d.B);
+    return;
+  }
+  const bool single = d.S <= kSingle;
+  const int64_t ldp = single ? ceil_div(d.S, kT) * kT + 1 : kT + 1;
+  const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.Cv, kSliceWidth)));
+  ANN_LAUNCH("attention", attention_forward_kernel, grid, kThreads, static_cast<size_t>(kT * ldp) * sizeof(float),
+             d, scale, q, k, v, out, lse, p, single);
+}
+
+// The signature before include/ann/attention.h gained p (branch perf): delete once it has.
+void attention_forward(const AttentionDims& d, float scale, const float* q, const float* k, const float* v,
+                       float* out, float* lse) {
+  attention_forward(d, scale, q, k, v, out, lse, nullptr);
 }
 
 }  // namespace ann::cuda

@@ -11,6 +11,8 @@
 //      more than one group per key tile each writes a double partial, summed in group order, so
 //      the result depends only on the sizes (no atomics).
 // P = exp(s - m) * inv; a row whose lse is infinite (PyTorch's softmax made it NaN) gets m = NaN.
+// When the forward kept the probabilities p, P = p * inv instead (inv renormalising whole rows in
+// double, NaN for those rows), and q k^T is not recomputed.
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -36,7 +38,8 @@ struct RowStats {
 
 // One warp per query row.
 __global__ void rows_kernel(AttentionDims d, double scale, const float* q, const float* k, const float* v,
-                            const float* dout, const float* out, const float* lse, RowStats st, bool whole) {
+                            const float* dout, const float* out, const float* lse, const float* p, RowStats st,
+                            bool whole) {
   __shared__ double scores[kThreads / 32][kWhole];
   const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5);
@@ -51,8 +54,8 @@ __global__ void rows_kernel(AttentionDims d, double scale, const float* q, const
     for (int64_t c = lane; c < d.Cv; c += 32) acc += double(g[c]) * double(o[c]);
     acc = warp_sum(acc);
     if (lane == 0) {
-      st.m[row] = bad ? double(NAN) : double(lse[row]);
-      st.inv[row] = 1.0;
+      st.m[row] = p ? 0.0 : bad ? double(NAN) : double(lse[row]);
+      st.inv[row] = p && bad ? double(NAN) : 1.0;
       st.D[row] = acc;
     }
     return;
@@ -60,20 +63,26 @@ __global__ void rows_kernel(AttentionDims d, double scale, const float* q, const
   double* s = scores[warp];
   const float* kb = k + b * d.S * d.C;
   const float* vb = v + b * d.S * d.Cv;
-  for (int64_t j = 0; j < d.S; ++j) {
-    double acc = 0.0;
-    for (int64_t c = lane; c < d.C; c += 32) acc += double(qr[c]) * double(kb[j * d.C + c]);
-    acc = warp_sum(acc);
-    if (lane == (j & 31)) s[j] = scale * acc;
+  double m = 0.0;
+  if (p) {  // the kept probabilities, renormalised
+    for (int64_t j = lane; j < d.S; j += 32) s[j] = p[row * d.S + j];
+  } else {
+    for (int64_t j = 0; j < d.S; ++j) {
+      double acc = 0.0;
+      for (int64_t c = lane; c < d.C; c += 32) acc += double(qr[c]) * double(kb[j * d.C + c]);
+      acc = warp_sum(acc);
+      if (lane == (j & 31)) s[j] = scale * acc;
+    }
+    __syncwarp();
+    double mx = -INFINITY;
+    for (int64_t j = lane; j < d.S; j += 32) mx = max_ignoring_nan(mx, s[j]);
+    m = warp_max_ignoring_nan(mx);
+    for (int64_t j = lane; j < d.S; j += 32) s[j] = exp(s[j] - m);
   }
-  __syncwarp();
-  double mx = -INFINITY;
-  for (int64_t j = lane; j < d.S; j += 32) mx = max_ignoring_nan(mx, s[j]);
-  const double m = warp_max_ignoring_nan(mx);
   double part = 0.0;
-  for (int64_t j = lane; j < d.S; j += 32) part += exp(s[j] - m);
+  for (int64_t j = lane; j < d.S; j += 32) part += s[j];
   const double inv = 1.0 / warp_sum(part);
-  for (int64_t j = lane; j < d.S; j += 32) s[j] = exp(s[j] - m) * inv;  // P
+  for (int64_t j = lane; j < d.S; j += 32) s[j] *= inv;  // P
   __syncwarp();
   double dot = 0.0;
   for (int64_t c = lane; c < d.Cv; c += 32) {
@@ -83,15 +92,31 @@ __global__ void rows_kernel(AttentionDims d, double scale, const float* q, const
   }
   dot = warp_sum(dot);
   if (lane == 0) {
-    st.m[row] = bad ? double(NAN) : m;
-    st.inv[row] = inv;
+    st.m[row] = p ? 0.0 : bad ? double(NAN) : m;
+    st.inv[row] = p && bad ? double(NAN) : inv;
     st.D[row] = dot;
   }
 }
 
+// The kept probabilities' 32 x 32 tile at queries i0.., keys j0.. in the layout of product_nt's
+// result: acc[i] for query ty + 8i, key tx, or transposed (key ty + 8i, query tx).
+__device__ __forceinline__ void kept_tile(double (&acc)[kRows], const float* p, int64_t i0, int64_t N, int64_t j0,
+                                          int64_t S, bool transposed, Tile<double>& As) {
+  load_tile(As, p, S, i0, N, j0, S);  // [query][key]
+  __syncthreads();
+#pragma unroll
+  for (int i = 0; i < kRows; ++i) acc[i] = transposed ? As[tx()][ty() + 8 * i] : As[ty() + 8 * i][tx()];
+  __syncthreads();
+}
+
+// P from a score (exp(scale s - m) inv) or from a kept probability (p inv).
+__device__ __forceinline__ double probability(bool kept, double scale, double s, double m, double inv) {
+  return kept ? s * inv : exp(scale * s - m) * inv;
+}
+
 // One block per (batch item, 32 queries) and 128 columns of dQ.
 __global__ void dq_kernel(AttentionDims d, double scale, const float* q, const float* k, const float* v,
-                          const float* dout, RowStats st, float* dq) {
+                          const float* dout, const float* p, RowStats st, float* dq) {
   __shared__ Tile<double> As, Bs;
   __shared__ double dS[kT * kT];
   __shared__ double m_row[kT], inv_row[kT], D_row[kT];
@@ -111,15 +136,18 @@ __global__ void dq_kernel(AttentionDims d, double scale, const float* q, const f
   double acc[kRows][kSlices] = {};
   for (int64_t j0 = 0; j0 < d.S; j0 += kT) {
     double s[kRows], dp[kRows];
-    product_nt(s, qb, i0, d.N, kb, j0, d.S, d.C, As, Bs);
+    if (p)
+      kept_tile(s, p + b * d.N * d.S, i0, d.N, j0, d.S, false, As);
+    else
+      product_nt(s, qb, i0, d.N, kb, j0, d.S, d.C, As, Bs);
     product_nt(dp, gb, i0, d.N, vb, j0, d.S, d.Cv, As, Bs);
     const bool key = j0 + tx() < d.S;
 #pragma unroll
     for (int i = 0; i < kRows; ++i) {
       const int r = ty() + 8 * i;
       const bool ok = key && i0 + r < d.N;
-      const double p = ok ? exp(scale * s[i] - m_row[r]) * inv_row[r] : 0.0;
-      dS[r * kT + tx()] = ok ? p * (dp[i] - D_row[r]) : 0.0;
+      const double pr = !ok ? 0.0 : probability(p != nullptr, scale, s[i], m_row[r], inv_row[r]);
+      dS[r * kT + tx()] = ok ? pr * (dp[i] - D_row[r]) : 0.0;
     }
     __syncthreads();
     product_pn(acc, dS, kT, 0, kb, j0, d.S, d.C, c0, As);
@@ -147,7 +175,7 @@ struct KeyGrads {
 
 // One block per (batch item, 32 keys, query group) and one 128-column slice of dK or dV.
 __global__ void dkv_kernel(AttentionDims d, double scale, const float* q, const float* k, const float* v,
-                           const float* dout, RowStats st, KeyGrads kg) {
+                           const float* dout, const float* p, RowStats st, KeyGrads kg) {
   __shared__ Tile<double> As, Bs;
   __shared__ double PT[kT * kT];  // [key][query]: P^T, or dS^T for dK
   __shared__ double m_row[kT], inv_row[kT], D_row[kT];
@@ -173,7 +201,10 @@ __global__ void dkv_kernel(AttentionDims d, double scale, const float* q, const 
       D_row[threadIdx.x] = st.D[r];
     }
     double s[kRows], dp[kRows];
-    product_nt(s, kb, j0, d.S, qb, i0, d.N, d.C, As, Bs);  // [key][query]
+    if (p)
+      kept_tile(s, p + b * d.N * d.S, i0, d.N, j0, d.S, true, As);
+    else
+      product_nt(s, kb, j0, d.S, qb, i0, d.N, d.C, As, Bs);  // [key][query]
     if (is_k) product_nt(dp, vb, j0, d.S, gb, i0, d.N, d.Cv, As, Bs);
     const int qc = tx();
     const bool query = i0 + qc < d.N;
@@ -181,8 +212,8 @@ __global__ void dkv_kernel(AttentionDims d, double scale, const float* q, const 
     for (int i = 0; i < kRows; ++i) {
       const int r = ty() + 8 * i;
       const bool ok = query && j0 + r < d.S;
-      const double p = ok ? exp(scale * s[i] - m_row[qc]) * inv_row[qc] : 0.0;
-      PT[r * kT + qc] = !ok ? 0.0 : is_k ? p * (dp[i] - D_row[qc]) : p;
+      const double pr = !ok ? 0.0 : probability(p != nullptr, scale, s[i], m_row[qc], inv_row[qc]);
+      PT[r * kT + qc] = !ok ? 0.0 : is_k ? pr * (dp[i] - D_row[qc]) : pr;
     }
     __syncthreads();
     product_pn(acc, PT, kT, 0, is_k ? qb : gb, i0, d.N, width, c0, As);
@@ -218,8 +249,8 @@ __global__ void sum_partials_kernel(const double* part, float* grad, int64_t n, 
 }  // namespace
 
 void attention_backward(const AttentionDims& d, float scale, const float* dout, const float* q,
-                        const float* k, const float* v, const float* out, const float* lse, float* dq,
-                        float* dk, float* dv) {
+                        const float* k, const float* v, const float* out, const float* lse, const float* p,
+                        float* dq, float* dk, float* dv) {
   if (!dq && !dk && !dv) return;
   const char* op = "attention_backward";
   const bool whole = d.S <= kWhole;
@@ -227,10 +258,10 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
   Buffer<double> stats(static_cast<size_t>(3 * rows));
   const RowStats st{stats.data(), stats.data() + rows, stats.data() + 2 * rows};
   ANN_LAUNCH(op, rows_kernel, blocks_for(rows * 32, kThreads), kThreads, 0, d, double(scale), q, k, v, dout, out,
-             lse, st, whole);
+             lse, p, st, whole);
   if (dq) {
     const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.C, kSliceWidth)));
-    ANN_LAUNCH(op, dq_kernel, grid, kThreads, 0, d, double(scale), q, k, v, dout, st, dq);
+    ANN_LAUNCH(op, dq_kernel, grid, kThreads, 0, d, double(scale), q, k, v, dout, p, st, dq);
   }
   if (!dk && !dv) return;
   KeyGrads kg{dk, dv, nullptr, nullptr, 1, 0, dk ? ceil_div(d.C, kSliceWidth) : 0};
@@ -246,7 +277,7 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
   if (dk && kg.groups > 1) kg.part_k = part_k.emplace(static_cast<size_t>(kg.groups * d.B * d.S * d.C)).data();
   if (dv && kg.groups > 1) kg.part_v = part_v.emplace(static_cast<size_t>(kg.groups * d.B * d.S * d.Cv)).data();
   const dim3 grid(blocks_for(d.B * ktiles * kg.groups, 1), static_cast<unsigned>(slices));
-  ANN_LAUNCH(op, dkv_kernel, grid, kThreads, 0, d, double(scale), q, k, v, dout, st, kg);
+  ANN_LAUNCH(op, dkv_kernel, grid, kThreads, 0, d, double(scale), q, k, v, dout, p, st, kg);
   if (kg.groups == 1) return;
   if (dk) {
     const int64_t n = d.B * d.S * d.C;
@@ -256,6 +287,13 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
     const int64_t n = d.B * d.S * d.Cv;
     ANN_LAUNCH(op, sum_partials_kernel, blocks_for(n, kThreads), kThreads, 0, kg.part_v, dv, n, kg.groups);
   }
+}
+
+// The signature before include/ann/attention.h gained p (branch perf): delete once it has.
+void attention_backward(const AttentionDims& d, float scale, const float* dout, const float* q,
+                        const float* k, const float* v, const float* out, const float* lse, float* dq,
+                        float* dk, float* dv) {
+  attention_backward(d, scale, dout, q, k, v, out, lse, nullptr, dq, dk, dv);
 }
 
 }  // namespace ann::cuda

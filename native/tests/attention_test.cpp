@@ -6,6 +6,7 @@
 // be bit-identical run to run (no atomics). At --full, the paper's sizes, timed.
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../cuda/runtime.h"
@@ -13,13 +14,46 @@
 #include "harness.h"
 
 namespace ann::cuda {
-decltype(::ann::attention_forward) attention_forward;
-decltype(::ann::attention_backward) attention_backward;
+// With the kept probabilities p of branch perf's include/ann/attention.h (p may be null).
+void attention_forward(const AttentionDims& d, float scale, const float* q, const float* k, const float* v,
+                       float* out, float* lse, float* p);
+void attention_backward(const AttentionDims& d, float scale, const float* dout, const float* q, const float* k,
+                        const float* v, const float* out, const float* lse, const float* p, float* dq, float* dk,
+                        float* dv);
 decltype(::ann::attention_weights) attention_weights;
 }  // namespace ann::cuda
 
 namespace ann::tests {
 namespace {
+
+// The CPU kernels without kept probabilities, whichever signature include/ann/attention.h has
+// (branch perf adds p; once merged, these are plain calls with nullptr).
+template <typename F>
+void cpu_forward_impl(F* f, const AttentionDims& d, float scale, const float* q, const float* k, const float* v,
+                      float* out, float* lse) {
+  if constexpr (std::is_invocable_v<F*, const AttentionDims&, float, const float*, const float*, const float*,
+                                    float*, float*, float*>)
+    f(d, scale, q, k, v, out, lse, nullptr);
+  else
+    f(d, scale, q, k, v, out, lse);
+}
+void cpu_forward(const AttentionDims& d, float scale, const float* q, const float* k, const float* v, float* out,
+                 float* lse) {
+  cpu_forward_impl(&ann::attention_forward, d, scale, q, k, v, out, lse);
+}
+template <typename F>
+void cpu_backward_impl(F* f, const AttentionDims& d, float scale, const float* g, const float* q, const float* k,
+                       const float* v, const float* out, const float* lse, float* dq, float* dk, float* dv) {
+  if constexpr (std::is_invocable_v<F*, const AttentionDims&, float, const float*, const float*, const float*,
+                                    const float*, const float*, const float*, const float*, float*, float*, float*>)
+    f(d, scale, g, q, k, v, out, lse, nullptr, dq, dk, dv);
+  else
+    f(d, scale, g, q, k, v, out, lse, dq, dk, dv);
+}
+void cpu_backward(const AttentionDims& d, float scale, const float* g, const float* q, const float* k,
+                  const float* v, const float* out, const float* lse, float* dq, float* dk, float* dv) {
+  cpu_backward_impl(&ann::attention_backward, d, scale, g, q, k, v, out, lse, dq, dk, dv);
+}
 
 struct Case {
   int64_t B, N, S, C, Cv;
@@ -66,17 +100,17 @@ void check_attention(Run& run, const Case& c, uint64_t seed) {
   if (c.nonfinite) poison(q, k, c);
   const int64_t nq = c.B * c.N * c.C, nk = c.B * c.S * c.C, nv = c.B * c.S * c.Cv, no = c.B * c.N * c.Cv;
   std::vector<float> out(no), lse(c.B * c.N), dq(nq), dk(nk), dv(nv);
-  ann::attention_forward(d, scale, q.data(), k.data(), v.data(), out.data(), lse.data());
-  ann::attention_backward(d, scale, g.data(), q.data(), k.data(), v.data(), out.data(), lse.data(), dq.data(),
+  cpu_forward(d, scale, q.data(), k.data(), v.data(), out.data(), lse.data());
+  cpu_backward(d, scale, g.data(), q.data(), k.data(), v.data(), out.data(), lse.data(), dq.data(),
                           dk.data(), dv.data());
 
   DeviceFloats Q(q), K(k), V(v), G(g), O(no), L(c.B * c.N), dQ(nq), dK(nk), dV(nv);
-  cuda::attention_forward(d, scale, Q.data(), K.data(), V.data(), O.data(), L.data());
+  cuda::attention_forward(d, scale, Q.data(), K.data(), V.data(), O.data(), L.data(), nullptr);
   run.expect_close(name + ": out", O.host().data(), out.data(), no, 2e-6, 2e-5);
   expect_close_nonfinite(run, name + ": lse", L.host(), lse, 2e-6, 2e-6);
   // The backward reads the CPU's forward results, so only the backward is compared here.
   DeviceFloats Oc(out), Lc(lse);
-  cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), Oc.data(), Lc.data(), dQ.data(),
+  cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), Oc.data(), Lc.data(), nullptr, dQ.data(),
                            dK.data(), dV.data());
   const std::vector<float> hq = dQ.host(), hk = dK.host(), hv = dV.host();
   run.expect_close(name + ": dq", hq.data(), dq.data(), nq, 1e-6, 1e-5);
@@ -84,13 +118,13 @@ void check_attention(Run& run, const Case& c, uint64_t seed) {
   run.expect_close(name + ": dv", hv.data(), dv.data(), nv, 1e-6, 1e-5);
   // Each gradient alone is the same bits as all three together, and reruns repeat them.
   DeviceFloats one(std::max({nq, nk, nv}));
-  cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), Oc.data(), Lc.data(), one.data(),
+  cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), Oc.data(), Lc.data(), nullptr, one.data(),
                            nullptr, nullptr);
   run.expect_same(name + ": dq alone", one.host().data(), hq.data(), nq);
-  cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), Oc.data(), Lc.data(), nullptr,
+  cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), Oc.data(), Lc.data(), nullptr, nullptr,
                            one.data(), nullptr);
   run.expect_same(name + ": dk alone", one.host().data(), hk.data(), nk);
-  cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), Oc.data(), Lc.data(), nullptr,
+  cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), Oc.data(), Lc.data(), nullptr, nullptr,
                            nullptr, one.data());
   run.expect_same(name + ": dv alone", one.host().data(), hv.data(), nv);
 
@@ -100,6 +134,19 @@ void check_attention(Run& run, const Case& c, uint64_t seed) {
     DeviceFloats W(c.B * c.N * c.S);
     cuda::attention_weights(d, scale, Q.data(), K.data(), W.data());
     run.expect_close(name + ": weights", W.host().data(), w.data(), c.B * c.N * c.S, 1e-7, 2e-5);
+    // Kept probabilities: the forward writes the map the CPU's attention_weights gives, with the
+    // same out, and the backward reading it gives the recomputing backward's gradients.
+    DeviceFloats Pk(c.B * c.N * c.S), Ok(no), Lk(c.B * c.N);
+    cuda::attention_forward(d, scale, Q.data(), K.data(), V.data(), Ok.data(), Lk.data(), Pk.data());
+    run.expect_close(name + ": kept p", Pk.host().data(), w.data(), c.B * c.N * c.S, 1e-7, 2e-5);
+    run.expect_close(name + ": out with p kept", Ok.host().data(), out.data(), no, 2e-6, 2e-5);
+    expect_close_nonfinite(run, name + ": lse with p kept", Lk.host(), lse, 2e-6, 2e-6);
+    DeviceFloats kq(nq), kk(nk), kv(nv);
+    cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), Oc.data(), Lc.data(), Pk.data(),
+                             kq.data(), kk.data(), kv.data());
+    run.expect_close(name + ": dq from p", kq.host().data(), dq.data(), nq, 1e-5, 1e-4);
+    run.expect_close(name + ": dk from p", kk.host().data(), dk.data(), nk, 1e-5, 1e-4);
+    run.expect_close(name + ": dv from p", kv.host().data(), dv.data(), nv, 1e-5, 1e-4);
   }
 }
 
@@ -129,24 +176,36 @@ ANN_TEST("attention", attention_paper_sizes) {
     DeviceFloats dQ(nq), dK(nk), dV(nv);
     const double fwd_flops = 2.0 * c.B * c.N * c.S * (c.C + c.Cv);
     const double bytes = 4.0 * (nq + nk + nv + 2 * no);
-    run.time(name + " forward", [&] { cuda::attention_forward(d, scale, Q.data(), K.data(), V.data(), O.data(), L.data()); },
+    run.time(name + " forward", [&] { cuda::attention_forward(d, scale, Q.data(), K.data(), V.data(), O.data(), L.data(), nullptr); },
              bytes, fwd_flops, 1, c.S > 8192 ? 2 : 5);
     run.time(name + " backward",
              [&] {
-               cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), O.data(), L.data(), dQ.data(),
+               cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), O.data(), L.data(), nullptr, dQ.data(),
                                         dK.data(), dV.data());
              },
              bytes * 2, 2.5 * fwd_flops, 1, c.S > 8192 ? 2 : 5);
+    if (c.S == 110) {  // the training path: the forward keeps p, the backward reads it
+      DeviceFloats P(c.B * c.N * c.S);
+      run.time(name + " forward keeping p",
+               [&] { cuda::attention_forward(d, scale, Q.data(), K.data(), V.data(), O.data(), L.data(), P.data()); },
+               bytes + 4.0 * c.B * c.N * c.S, fwd_flops);
+      run.time(name + " backward from p",
+               [&] {
+                 cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), O.data(), L.data(), P.data(),
+                                          dQ.data(), dK.data(), dV.data());
+               },
+               bytes * 2 + 4.0 * c.B * c.N * c.S, 2.0 * fwd_flops);
+    }
     if (c.S == 110) {  // the timed kernels' results, against the CPU
       std::vector<float> q = Q.host(), k = K.host(), v = V.host(), g = G.host(), out(no), lse(c.B * c.N), dq(nq),
                          dk(nk), dv(nv);
-      ann::attention_forward(d, scale, q.data(), k.data(), v.data(), out.data(), lse.data());
-      cuda::attention_forward(d, scale, Q.data(), K.data(), V.data(), O.data(), L.data());
+      cpu_forward(d, scale, q.data(), k.data(), v.data(), out.data(), lse.data());
+      cuda::attention_forward(d, scale, Q.data(), K.data(), V.data(), O.data(), L.data(), nullptr);
       run.expect_close(name + ": out", O.host().data(), out.data(), no, 2e-6, 2e-5);
-      ann::attention_backward(d, scale, g.data(), q.data(), k.data(), v.data(), out.data(), lse.data(), dq.data(),
+      cpu_backward(d, scale, g.data(), q.data(), k.data(), v.data(), out.data(), lse.data(), dq.data(),
                               dk.data(), dv.data());
       DeviceFloats Oc(out), Lc(lse);
-      cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), Oc.data(), Lc.data(), dQ.data(),
+      cuda::attention_backward(d, scale, G.data(), Q.data(), K.data(), V.data(), Oc.data(), Lc.data(), nullptr, dQ.data(),
                                dK.data(), dV.data());
       run.expect_close(name + ": dq", dQ.host().data(), dq.data(), nq, 1e-6, 1e-5);
       run.expect_close(name + ": dk", dK.host().data(), dk.data(), nk, 1e-6, 1e-5);
