@@ -5,6 +5,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <mutex>
@@ -157,12 +158,20 @@ int to_int(int64_t v, const char* op, const char* name) {
   return static_cast<int>(v);
 }
 
+// With K = 0 a row-major [M,0] operand has leading dimension 0, which cuBLAS refuses (it wants at
+// least 1) though it reads nothing: C becomes beta * C.
+void min_leading_dims(int64_t* lda, int64_t* ldb) {
+  *lda = std::max<int64_t>(*lda, 1);
+  *ldb = std::max<int64_t>(*ldb, 1);
+}
+
 }  // namespace
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
            int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   const char* op = "cuda sgemm";
   if (M <= 0 || N <= 0) return;
+  if (K == 0) min_leading_dims(&lda, &ldb);
   const Loaded& l = ready(op);
   status_check(
       l.api.sgemm(l.handle, trans_b ? cublas::kOpT : cublas::kOpN, trans_a ? cublas::kOpT : cublas::kOpN,
@@ -177,6 +186,7 @@ void sgemm_strided_batched(bool trans_a, bool trans_b, int64_t M, int64_t N, int
                            int64_t batch) {
   const char* op = "cuda sgemm_strided_batched";
   if (M <= 0 || N <= 0 || batch <= 0) return;
+  if (K == 0) min_leading_dims(&lda, &ldb);
   const Loaded& l = ready(op);
   status_check(l.api.sgemm_strided_batched(
                    l.handle, trans_b ? cublas::kOpT : cublas::kOpN, trans_a ? cublas::kOpT : cublas::kOpN,

@@ -7,8 +7,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "../cpu/parallel.h"
 #include "ann/cuda.h"
-#include "ann/parallel.h"
 #include "blas.h"
 #include "runtime.h"
 

@@ -3,14 +3,14 @@
 // CUDA's values, shared memory is per block, atomics are atomic across blocks, fresh memory is NaN.
 #if defined(ANN_CUDA_EMULATE)  // kernels written here are host C++: the emulated build only
 #include <cmath>
-#include <functional>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 
+#include "../cpu/parallel.h"
 #include "../cuda/reduce.cuh"
 #include "../cuda/runtime.h"
-#include "ann/parallel.h"
 #include "harness.h"
 
 namespace ann::tests {

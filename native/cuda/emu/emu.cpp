@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "../../cpu/parallel.h"
 #include "../runtime.h"
-#include "ann/parallel.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define ANN_EMU_ASAN 1

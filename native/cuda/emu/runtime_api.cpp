@@ -8,7 +8,7 @@
 #include <cstring>
 #include <new>
 
-#include "ann/parallel.h"
+#include "../../cpu/parallel.h"
 #include "emu.h"
 
 struct CUstream_st {
