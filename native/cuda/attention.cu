@@ -105,7 +105,8 @@ __global__ void attention_forward_kernel(AttentionDims d, float scale, const flo
       }
     }
     __syncthreads();
-    for (int64_t j0 = 0; j0 < d.S; j0 += kT) product_pn(acc, P, ldp, static_cast<int>(j0), vb, j0, d.S, d.Cv, c0, As);
+    for (int64_t j0 = 0; j0 < d.S; j0 += kT)
+      product_pn(acc, P, ldp, static_cast<int>(j0), vb, j0, d.S, d.Cv, c0, As);
   }
   __syncthreads();
 #pragma unroll
@@ -162,8 +163,8 @@ void attention_weights(const AttentionDims& d, float scale, const float* q, cons
   const char* op = "attention_weights";
   const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.S, kT)));
   ANN_LAUNCH(op, scores_kernel, grid, kThreads, 0, d, scale, q, k, w);
-  ANN_LAUNCH(op, softmax_rows_kernel, blocks_for(d.B * d.N * 32, kThreads), kThreads, 0, w, nullptr, d.B * d.N,
-             d.S);
+  ANN_LAUNCH(op, softmax_rows_kernel, blocks_for(d.B * d.N * 32, kThreads), kThreads, 0, w, nullptr,
+             d.B * d.N, d.S);
 }
 
 void attention_forward(const AttentionDims& d, float scale, const float* q, const float* k, const float* v,
@@ -173,16 +174,17 @@ void attention_forward(const AttentionDims& d, float scale, const float* q, cons
     const char* op = "attention";
     const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.S, kT)));
     ANN_LAUNCH(op, scores_kernel, grid, kThreads, 0, d, scale, q, k, p);
-    ANN_LAUNCH(op, softmax_rows_kernel, blocks_for(d.B * d.N * 32, kThreads), kThreads, 0, p, lse, d.B * d.N, d.S);
-    sgemm_strided_batched(false, false, d.N, d.Cv, d.S, 1.f, p, d.S, d.N * d.S, v, d.Cv, d.S * d.Cv, 0.f, out, d.Cv,
-                          d.N * d.Cv, d.B);
+    ANN_LAUNCH(op, softmax_rows_kernel, blocks_for(d.B * d.N * 32, kThreads), kThreads, 0, p, lse, d.B * d.N,
+               d.S);
+    sgemm_strided_batched(false, false, d.N, d.Cv, d.S, 1.f, p, d.S, d.N * d.S, v, d.Cv, d.S * d.Cv, 0.f, out,
+                          d.Cv, d.N * d.Cv, d.B);
     return;
   }
   const bool single = d.S <= kSingle;
   const int64_t ldp = single ? ceil_div(d.S, kT) * kT + 1 : kT + 1;
   const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.Cv, kSliceWidth)));
-  ANN_LAUNCH("attention", attention_forward_kernel, grid, kThreads, static_cast<size_t>(kT * ldp) * sizeof(float),
-             d, scale, q, k, v, out, lse, p, single);
+  ANN_LAUNCH("attention", attention_forward_kernel, grid, kThreads,
+             static_cast<size_t>(kT * ldp) * sizeof(float), d, scale, q, k, v, out, lse, p, single);
 }
 
 // The signature before include/ann/attention.h gained p (branch perf): delete once it has.

@@ -26,7 +26,7 @@ namespace {
 
 using namespace attn;
 
-constexpr int64_t kWhole = 256;  // rows renormalised in double up to this many keys (the CPU's block)
+constexpr int64_t kWhole = 256;        // rows renormalised in double up to this many keys (the CPU's block)
 constexpr int64_t kWantBlocks = 1056;  // dK/dV blocks to aim for: 8 per SM of a 132-SM GPU
 constexpr double kPartialBudget = 256.0 * (1 << 20);  // bytes of dK/dV partials at most
 
@@ -38,8 +38,8 @@ struct RowStats {
 
 // One warp per query row.
 __global__ void rows_kernel(AttentionDims d, double scale, const float* q, const float* k, const float* v,
-                            const float* dout, const float* out, const float* lse, const float* p, RowStats st,
-                            bool whole) {
+                            const float* dout, const float* out, const float* lse, const float* p,
+                            RowStats st, bool whole) {
   __shared__ double scores[kThreads / 32][kWhole];
   const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5);
@@ -100,8 +100,8 @@ __global__ void rows_kernel(AttentionDims d, double scale, const float* q, const
 
 // The kept probabilities' 32 x 32 tile at queries i0.., keys j0.. in the layout of product_nt's
 // result: acc[i] for query ty + 8i, key tx, or transposed (key ty + 8i, query tx).
-__device__ __forceinline__ void kept_tile(double (&acc)[kRows], const float* p, int64_t i0, int64_t N, int64_t j0,
-                                          int64_t S, bool transposed, Tile<double>& As) {
+__device__ __forceinline__ void kept_tile(double (&acc)[kRows], const float* p, int64_t i0, int64_t N,
+                                          int64_t j0, int64_t S, bool transposed, Tile<double>& As) {
   load_tile(As, p, S, i0, N, j0, S);  // [query][key]
   __syncthreads();
 #pragma unroll
@@ -165,12 +165,12 @@ __global__ void dq_kernel(AttentionDims d, double scale, const float* q, const f
 }
 
 struct KeyGrads {
-  float* dk;           // null when not wanted
-  float* dv;           // null when not wanted
-  double* part_k;      // [G, B, S, C] partials, or null when G == 1
-  double* part_v;      // [G, B, S, Cv]
+  float* dk;            // null when not wanted
+  float* dv;            // null when not wanted
+  double* part_k;       // [G, B, S, C] partials, or null when G == 1
+  double* part_v;       // [G, B, S, Cv]
   int64_t groups, per;  // query-tile groups per key tile, query tiles per group
-  int64_t k_slices;    // column slices of dK; blockIdx.y beyond them are slices of dV
+  int64_t k_slices;     // column slices of dK; blockIdx.y beyond them are slices of dV
 };
 
 // One block per (batch item, 32 keys, query group) and one 128-column slice of dK or dV.
@@ -257,10 +257,11 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
   const int64_t rows = d.B * d.N;
   Buffer<double> stats(static_cast<size_t>(3 * rows));
   const RowStats st{stats.data(), stats.data() + rows, stats.data() + 2 * rows};
-  ANN_LAUNCH(op, rows_kernel, blocks_for(rows * 32, kThreads), kThreads, 0, d, double(scale), q, k, v, dout, out,
-             lse, p, st, whole);
+  ANN_LAUNCH(op, rows_kernel, blocks_for(rows * 32, kThreads), kThreads, 0, d, double(scale), q, k, v, dout,
+             out, lse, p, st, whole);
   if (dq) {
-    const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.C, kSliceWidth)));
+    const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1),
+                    static_cast<unsigned>(ceil_div(d.C, kSliceWidth)));
     ANN_LAUNCH(op, dq_kernel, grid, kThreads, 0, d, double(scale), q, k, v, dout, p, st, dq);
   }
   if (!dk && !dv) return;
@@ -270,12 +271,15 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
   // Groups from the sizes alone (never the device), so every GPU sums in the same order.
   const double part_bytes = 8.0 * d.B * d.S * ((dk ? d.C : 0) + (dv ? d.Cv : 0));
   int64_t groups = ceil_div(kWantBlocks, d.B * ktiles * slices);
-  groups = std::max<int64_t>(1, std::min({groups, qtiles, static_cast<int64_t>(kPartialBudget / part_bytes)}));
+  groups =
+      std::max<int64_t>(1, std::min({groups, qtiles, static_cast<int64_t>(kPartialBudget / part_bytes)}));
   kg.per = ceil_div(qtiles, groups);
   kg.groups = ceil_div(qtiles, kg.per);
   std::optional<Buffer<double>> part_k, part_v;
-  if (dk && kg.groups > 1) kg.part_k = part_k.emplace(static_cast<size_t>(kg.groups * d.B * d.S * d.C)).data();
-  if (dv && kg.groups > 1) kg.part_v = part_v.emplace(static_cast<size_t>(kg.groups * d.B * d.S * d.Cv)).data();
+  if (dk && kg.groups > 1)
+    kg.part_k = part_k.emplace(static_cast<size_t>(kg.groups * d.B * d.S * d.C)).data();
+  if (dv && kg.groups > 1)
+    kg.part_v = part_v.emplace(static_cast<size_t>(kg.groups * d.B * d.S * d.Cv)).data();
   const dim3 grid(blocks_for(d.B * ktiles * kg.groups, 1), static_cast<unsigned>(slices));
   ANN_LAUNCH(op, dkv_kernel, grid, kThreads, 0, d, double(scale), q, k, v, dout, p, st, kg);
   if (kg.groups == 1) return;

@@ -8,10 +8,10 @@
 
 namespace ann::cuda::attn {
 
-constexpr int kT = 32;        // tile edge: query rows, keys, channels per chunk
+constexpr int kT = 32;         // tile edge: query rows, keys, channels per chunk
 constexpr int kThreads = 256;  // 8 warps
-constexpr int kRows = 4;      // rows per thread: kT / 8
-constexpr int kSlices = 4;    // 32-wide output column groups per block: 128 output columns
+constexpr int kRows = 4;       // rows per thread: kT / 8
+constexpr int kSlices = 4;     // 32-wide output column groups per block: 128 output columns
 constexpr int kSliceWidth = kT * kSlices;
 
 template <typename T>
@@ -38,8 +38,8 @@ __device__ __forceinline__ void load_tile(Tile<T>& tile, const float* a, int64_t
 // Rows outside [0, a_rows) or [0, b_rows) read as zeros. Contains barriers.
 template <typename T>
 __device__ __forceinline__ void product_nt(T (&acc)[kRows], const float* A, int64_t a0, int64_t a_rows,
-                                           const float* B, int64_t b0, int64_t b_rows, int64_t depth, Tile<T>& As,
-                                           Tile<T>& Bs) {
+                                           const float* B, int64_t b0, int64_t b_rows, int64_t depth,
+                                           Tile<T>& As, Tile<T>& Bs) {
 #pragma unroll
   for (int i = 0; i < kRows; ++i) acc[i] = T(0);
   for (int64_t k0 = 0; k0 < depth; k0 += kT) {
@@ -60,8 +60,9 @@ __device__ __forceinline__ void product_nt(T (&acc)[kRows], const float* A, int6
 // 128 output columns starting at c0: X row-major [x_rows, width], rows beyond x_rows and columns
 // beyond width read as zeros. P is a shared [32][ldp] array. Contains barriers.
 template <typename T>
-__device__ __forceinline__ void product_pn(T (&acc)[kRows][kSlices], const T* P, int ldp, int p0, const float* X,
-                                           int64_t x0, int64_t x_rows, int64_t width, int64_t c0, Tile<T>& Xs) {
+__device__ __forceinline__ void product_pn(T (&acc)[kRows][kSlices], const T* P, int ldp, int p0,
+                                           const float* X, int64_t x0, int64_t x_rows, int64_t width,
+                                           int64_t c0, Tile<T>& Xs) {
   for (int j = 0; j < kSlices; ++j) {
     if (c0 + j * kT >= width) break;  // uniform over the block
     load_tile(Xs, X, width, x0, x_rows, c0 + j * kT, width);
@@ -84,7 +85,8 @@ __device__ __forceinline__ T max_ignoring_nan(T a, T b) {
 
 template <typename T>
 __device__ __forceinline__ T warp_max_ignoring_nan(T v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v = max_ignoring_nan(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  for (int offset = 16; offset > 0; offset >>= 1)
+    v = max_ignoring_nan(v, __shfl_xor_sync(0xffffffffu, v, offset));
   return v;
 }
 

@@ -89,8 +89,8 @@ __global__ void index_bounds_kernel(const int32_t* indices, int64_t planes, int6
 // Per plane and axis: hi becomes its prefix maximum and lo its suffix minimum, both monotone, so
 // the outputs that may point at input row r lie between the first prefix maximum >= r and the
 // last suffix minimum <= r (binary searches). The raw bounds stay for the exact test.
-__global__ void index_envelope_kernel(const int32_t* lo, const int32_t* hi, int32_t* suffix_lo, int32_t* prefix_hi,
-                                      int64_t lines, int64_t n) {
+__global__ void index_envelope_kernel(const int32_t* lo, const int32_t* hi, int32_t* suffix_lo,
+                                      int32_t* prefix_hi, int64_t lines, int64_t n) {
   const int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (t >= lines) return;
   const int64_t base = t * n;
@@ -122,7 +122,8 @@ __global__ void max_pool2d_backward_kernel(const float* dy, const int32_t* indic
   const int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (t >= total) return;
   const int64_t ix = t % w, iy = (t / w) % h, plane = t / (w * h);
-  const int32_t r = static_cast<int32_t>(iy), c = static_cast<int32_t>(ix), flat = static_cast<int32_t>(iy * w + ix);
+  const int32_t r = static_cast<int32_t>(iy), c = static_cast<int32_t>(ix),
+                flat = static_cast<int32_t>(iy * w + ix);
   const int64_t pr = plane * oh, pc = plane * ow;
   // Rows: from the first whose prefix max reaches r to the last whose suffix min is <= r.
   const int64_t oy0 = first_at_least(rhi_prefix + pr, oh, r);
@@ -285,14 +286,16 @@ __global__ void pyramid_avg_backward_kernel(const float* dy, float* dx, int64_t 
   float* d = dx + plane * h * w;
   for (int64_t yy = 0; yy < h; ++yy) {
     const double* cr = cells + int64_t(row_seg[yy]) * Cs;
-    for (int64_t xx = threadIdx.x; xx < w; xx += blockDim.x) d[yy * w + xx] = static_cast<float>(cr[col_seg[xx]]);
+    for (int64_t xx = threadIdx.x; xx < w; xx += blockDim.x)
+      d[yy * w + xx] = static_cast<float>(cr[col_seg[xx]]);
   }
 }
 
 // The first bad position by integer atomicMin: the order of the atomics cannot change the result.
 __global__ void find_bad_index_kernel(const int32_t* idx, int64_t n, int64_t limit, long long* first) {
   long long bad = n;
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
     if (idx[i] < 0 || idx[i] >= limit) {
       bad = i;
       break;
@@ -307,8 +310,8 @@ int64_t find_bad_index(const int32_t* idx, int64_t n, int64_t limit) {
   Buffer<long long> first(1);
   long long host = n;
   copy_to_device(first.data(), &host, sizeof host);
-  ANN_LAUNCH("find_bad_index", find_bad_index_kernel, std::min<unsigned>(blocks_for(n, kThreads), 1024), kThreads,
-             0, idx, n, limit, first.data());
+  ANN_LAUNCH("find_bad_index", find_bad_index_kernel, std::min<unsigned>(blocks_for(n, kThreads), 1024),
+             kThreads, 0, idx, n, limit, first.data());
   copy_to_host(&host, first.data(), sizeof host);
   return host == n ? -1 : host;
 }
@@ -334,15 +337,15 @@ void max_pool2d_backward(const float* dy, const int32_t* indices, float* dx, int
   int32_t* clo_suffix = chi + cols;
   int32_t* chi_prefix = clo_suffix + cols;
   const int64_t threads = std::max(rows * 32, cols);
-  ANN_LAUNCH(op, index_bounds_kernel, blocks_for(threads, kThreads), kThreads, 0, indices, planes, w, oh, ow, rlo,
-             rhi, clo, chi);
+  ANN_LAUNCH(op, index_bounds_kernel, blocks_for(threads, kThreads), kThreads, 0, indices, planes, w, oh, ow,
+             rlo, rhi, clo, chi);
   ANN_LAUNCH(op, index_envelope_kernel, blocks_for(planes, kThreads), kThreads, 0, rlo, rhi, rlo_suffix,
              rhi_prefix, planes, oh);
   ANN_LAUNCH(op, index_envelope_kernel, blocks_for(planes, kThreads), kThreads, 0, clo, chi, clo_suffix,
              chi_prefix, planes, ow);
   const int64_t total = planes * h * w;
-  ANN_LAUNCH(op, max_pool2d_backward_kernel, blocks_for(total, kThreads), kThreads, 0, dy, indices, dx, total, h,
-             w, oh, ow, rlo, rhi, clo, chi, rlo_suffix, rhi_prefix, clo_suffix, chi_prefix);
+  ANN_LAUNCH(op, max_pool2d_backward_kernel, blocks_for(total, kThreads), kThreads, 0, dy, indices, dx, total,
+             h, w, oh, ow, rlo, rhi, clo, chi, rlo_suffix, rhi_prefix, clo_suffix, chi_prefix);
 }
 
 namespace {
@@ -370,8 +373,8 @@ struct DeviceBins {
 void pyramid_pool_forward(const float* x, float* y, int32_t* indices, int64_t planes, int64_t h, int64_t w,
                           const std::vector<int64_t>& sizes, bool max_mode) {
   DeviceBins d(planes, h, w, sizes, kThreads * sizeof(double));
-  ANN_LAUNCH("pyramid_pool", pyramid_forward_kernel, blocks_for(planes, 1), kThreads, d.shared, x, y, indices, h,
-             w, view(d.bins, d.table.data(), h), max_mode, d.global_cells());
+  ANN_LAUNCH("pyramid_pool", pyramid_forward_kernel, blocks_for(planes, 1), kThreads, d.shared, x, y, indices,
+             h, w, view(d.bins, d.table.data(), h), max_mode, d.global_cells());
 }
 
 void pyramid_pool_backward(const float* dy, const int32_t* indices, float* dx, int64_t planes, int64_t h,

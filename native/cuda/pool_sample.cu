@@ -25,8 +25,8 @@ __global__ void gather_forward_kernel(const float* x, const int32_t* positions, 
 
 // One block per plane: zero it, then the first entry of each position writes the sum of that
 // position's entries in entry order.
-__global__ void scatter_shared_kernel(const float* dy, const int32_t* positions, float* dx, int64_t hw, int64_t s,
-                                      int64_t per) {
+__global__ void scatter_shared_kernel(const float* dy, const int32_t* positions, float* dx, int64_t hw,
+                                      int64_t s, int64_t per) {
   ANN_DYNAMIC_SHARED(int32_t, pos);
   float* g = reinterpret_cast<float*>(pos + s);
   const int64_t plane = blockIdx.x;
@@ -95,8 +95,8 @@ void sample_plain_positions(int32_t* positions, int64_t batch, int64_t h, int64_
 void gather_positions_forward(const float* x, const int32_t* positions, float* y, int64_t b, int64_t c,
                               int64_t hw, int64_t s) {
   const int64_t total = b * c * s;
-  ANN_LAUNCH("gather_positions", gather_forward_kernel, blocks_for(total, kThreads), kThreads, 0, x, positions, y,
-             total, c, hw, s);
+  ANN_LAUNCH("gather_positions", gather_forward_kernel, blocks_for(total, kThreads), kThreads, 0, x,
+             positions, y, total, c, hw, s);
 }
 
 void gather_positions_backward(const float* dy, const int32_t* positions, float* dx, int64_t b, int64_t c,

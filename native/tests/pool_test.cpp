@@ -2,13 +2,14 @@
 // (avg and max, forward and backward), the sampled positions and their gather. Every CUDA kernel
 // here adds in the CPU kernel's order, so results must be the CPU's bits, indices included.
 // Shapes cover planes smaller than the levels, odd sizes, NaN and infinities, repeated indices.
+#include "ann/pool.h"
+
 #include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "../cuda/runtime.h"
-#include "ann/pool.h"
 #include "harness.h"
 
 namespace ann::cuda {
@@ -74,13 +75,14 @@ std::string shape_name(int64_t planes, int64_t h, int64_t w, const std::vector<i
 
 void check_pyramid(Run& run, int64_t planes, int64_t h, int64_t w, const std::vector<int64_t>& sizes,
                    bool max_mode, bool nonfinite, uint64_t seed) {
-  const std::string name = shape_name(planes, h, w, sizes) + (max_mode ? " max" : " avg") +
-                           (nonfinite ? " nonfinite" : "");
+  const std::string name =
+      shape_name(planes, h, w, sizes) + (max_mode ? " max" : " avg") + (nonfinite ? " nonfinite" : "");
   const int64_t S = pyramid_total(sizes), hw = h * w;
   const std::vector<float> x = pool_input(planes * hw, seed, nonfinite);
   std::vector<float> y(planes * S), dx(planes * hw);
   std::vector<int32_t> idx(max_mode ? planes * S : 0);
-  ann::pyramid_pool_forward(x.data(), y.data(), max_mode ? idx.data() : nullptr, planes, h, w, sizes, max_mode);
+  ann::pyramid_pool_forward(x.data(), y.data(), max_mode ? idx.data() : nullptr, planes, h, w, sizes,
+                            max_mode);
   DeviceFloats dxin(x), dy_(planes * S), ddx(planes * hw);
   DeviceInts didx(max_mode ? planes * S : 1);
   cuda::pyramid_pool_forward(dxin.data(), dy_.data(), max_mode ? didx.data() : nullptr, planes, h, w, sizes,
@@ -88,7 +90,8 @@ void check_pyramid(Run& run, int64_t planes, int64_t h, int64_t w, const std::ve
   run.expect_same(name + ": forward", dy_.host().data(), y.data(), planes * S);
   if (max_mode) expect_same_ints(run, name + ": indices", didx.host(), idx);
   const std::vector<float> g = uniform(planes * S, seed + 1);
-  ann::pyramid_pool_backward(g.data(), max_mode ? idx.data() : nullptr, dx.data(), planes, h, w, sizes, max_mode);
+  ann::pyramid_pool_backward(g.data(), max_mode ? idx.data() : nullptr, dx.data(), planes, h, w, sizes,
+                             max_mode);
   DeviceFloats dg(g);
   DeviceInts cidx(max_mode ? idx : std::vector<int32_t>(1));  // the CPU's indices: same input either way
   cuda::pyramid_pool_backward(dg.data(), max_mode ? cidx.data() : nullptr, ddx.data(), planes, h, w, sizes,
@@ -97,12 +100,15 @@ void check_pyramid(Run& run, int64_t planes, int64_t h, int64_t w, const std::ve
 }
 
 ANN_TEST("pool", pyramid_pool_matches_cpu) {
-  const std::vector<std::vector<int64_t>> level_sets = {{1, 3, 6, 8}, {1, 2, 3, 6}, {4}, {1, 4, 8, 12}, {5, 3}};
-  const int64_t shapes[][3] = {{3, 1, 1}, {2, 2, 3}, {2, 7, 5}, {3, 13, 17}, {2, 32, 64}, {1, 9, 300}, {2, 41, 3}};
+  const std::vector<std::vector<int64_t>> level_sets = {
+      {1, 3, 6, 8}, {1, 2, 3, 6}, {4}, {1, 4, 8, 12}, {5, 3}};
+  const int64_t shapes[][3] = {{3, 1, 1},   {2, 2, 3},   {2, 7, 5}, {3, 13, 17},
+                               {2, 32, 64}, {1, 9, 300}, {2, 41, 3}};
   uint64_t seed = 1;
   for (const auto& sizes : level_sets)
     for (const auto& s : shapes)
-      for (int mode = 0; mode < 2; ++mode) check_pyramid(run, s[0], s[1], s[2], sizes, mode == 1, false, seed++);
+      for (int mode = 0; mode < 2; ++mode)
+        check_pyramid(run, s[0], s[1], s[2], sizes, mode == 1, false, seed++);
   for (int mode = 0; mode < 2; ++mode) check_pyramid(run, 3, 16, 24, {1, 3, 6, 8}, mode == 1, true, seed++);
 }
 
@@ -122,10 +128,22 @@ ANN_TEST("pool", pyramid_pool_timing) {
     DeviceInts idx(planes * S);
     const double in_bytes = 4.0 * planes * h * w;
     const std::string tag = "pyramid C=" + std::to_string(c) + " 128x256";
-    run.time(tag + " avg forward", [&] { cuda::pyramid_pool_forward(x.data(), y.data(), nullptr, planes, h, w, sizes, false); }, in_bytes);
-    run.time(tag + " max forward", [&] { cuda::pyramid_pool_forward(x.data(), y.data(), idx.data(), planes, h, w, sizes, true); }, in_bytes);
-    run.time(tag + " avg backward", [&] { cuda::pyramid_pool_backward(g.data(), nullptr, dx.data(), planes, h, w, sizes, false); }, in_bytes);
-    run.time(tag + " max backward", [&] { cuda::pyramid_pool_backward(g.data(), idx.data(), dx.data(), planes, h, w, sizes, true); }, in_bytes);
+    run.time(
+        tag + " avg forward",
+        [&] { cuda::pyramid_pool_forward(x.data(), y.data(), nullptr, planes, h, w, sizes, false); },
+        in_bytes);
+    run.time(
+        tag + " max forward",
+        [&] { cuda::pyramid_pool_forward(x.data(), y.data(), idx.data(), planes, h, w, sizes, true); },
+        in_bytes);
+    run.time(
+        tag + " avg backward",
+        [&] { cuda::pyramid_pool_backward(g.data(), nullptr, dx.data(), planes, h, w, sizes, false); },
+        in_bytes);
+    run.time(
+        tag + " max backward",
+        [&] { cuda::pyramid_pool_backward(g.data(), idx.data(), dx.data(), planes, h, w, sizes, true); },
+        in_bytes);
     // The times are only meaningful if the results are right: check the largest against the CPU.
     if (c == 2048) {
       std::vector<float> xh = x.host(), yh(planes * S);
@@ -142,9 +160,10 @@ void check_max_pool(Run& run, int64_t planes, int64_t h, int64_t w, const MaxPoo
   const int64_t ow = pool_output_size(w, p.kw, p.sw, p.pw, p.dw, p.ceil_mode);
   if (oh < 1 || ow < 1) return;
   const std::string name = "max_pool2d " + std::to_string(planes) + "x" + std::to_string(h) + "x" +
-                           std::to_string(w) + " k" + std::to_string(p.kh) + "x" + std::to_string(p.kw) + " s" +
-                           std::to_string(p.sh) + " p" + std::to_string(p.ph) + " d" + std::to_string(p.dh) +
-                           (p.ceil_mode ? " ceil" : "") + (nonfinite ? " nonfinite" : "");
+                           std::to_string(w) + " k" + std::to_string(p.kh) + "x" + std::to_string(p.kw) +
+                           " s" + std::to_string(p.sh) + " p" + std::to_string(p.ph) + " d" +
+                           std::to_string(p.dh) + (p.ceil_mode ? " ceil" : "") +
+                           (nonfinite ? " nonfinite" : "");
   const std::vector<float> x = pool_input(planes * h * w, seed, nonfinite);
   std::vector<float> y(planes * oh * ow), dx(planes * h * w);
   std::vector<int32_t> idx(planes * oh * ow);
