@@ -435,11 +435,9 @@ void launch(const LaunchSpec& s, void (*body)(void*), void* arg) {
 
 }  // namespace ann::emu
 
-void __syncthreads() {
-  using namespace ann::emu;
+void ann::emu::syncthreads_at(const void* site) {
   Fiber& f = self("__syncthreads");
   Block& b = *f.block;
-  const void* site = __builtin_return_address(0);
   if (b.at_barrier == 0) {
     b.barrier_site = site;
   } else if (b.barrier_site != site) {

@@ -131,7 +131,17 @@ T atomic_float_update(T* addr, T v, int kind) {
 #define ANN_EMU_DYNAMIC_SHARED(T) reinterpret_cast<T*>(::ann::emu::ctx.dynamic_shared)
 
 // --- barriers, warps, votes ---
-void __syncthreads();
+// A barrier is named by a token static to its source call site rather than by its return address:
+// at -O3 the compiler duplicates one call (loop unswitching, jump threading) into copies that the
+// threads of a block reach along different paths, which a return address reports as divergence.
+namespace ann::emu {
+void syncthreads_at(const void* site);
+}  // namespace ann::emu
+#define __syncthreads()           \
+  ::ann::emu::syncthreads_at([] { \
+    static const char site = 0;   \
+    return &site;                 \
+  }())
 inline void __syncwarp(unsigned mask = 0xffffffffu) {
   ::ann::emu::check_mask("__syncwarp", mask);
   ::ann::emu::warp_exchange("__syncwarp", 0, 0);
