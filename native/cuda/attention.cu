@@ -1,9 +1,9 @@
 // Fused attention forward on the GPU, float32 as the CPU forward: one block per 32 query rows
-// and 128 output columns. For S up to kSingle the block keeps the whole [32, S] score rows in
+// and 128 output columns. For S up to kChunk the block keeps the whole [32, S] score rows in
 // shared memory, so the softmax is exact in one pass (max, exp, sum, normalise P) before P V;
-// beyond it key tiles stream through with the online softmax (flash attention). No N x S array
+// beyond it chunks of kChunk keys stream through with the online softmax (flash attention). No N x S array
 // reaches global memory, except in attention_weights, which is defined to write it, and in p, the
-// probabilities a caller may ask the forward to keep for the backward (then, beyond kSingle keys,
+// probabilities a caller may ask the forward to keep for the backward (then, beyond kChunk keys,
 // the exact softmax is written to p and out = P V is one cuBLAS product).
 #include <cmath>
 
@@ -17,98 +17,93 @@ namespace {
 
 using namespace attn;
 
-constexpr int64_t kSingle = 256;  // keys held whole per block (32 x 257 floats of shared memory)
+// Keys whose scores a block holds at once (32 x 257 floats of shared memory): S up to this is one
+// exact pass; beyond it, one online-softmax rescale per chunk (few, as the CPU's 512-key blocks,
+// so that lse and out keep the CPU's accuracy, which the backward's parity depends on).
+constexpr int64_t kChunk = 256;
+
+__host__ __device__ inline int chunk_ld(int64_t S) {
+  return static_cast<int>(ceil_div(S < kChunk ? S : kChunk, kT) * kT) + 1;
+}
 
 // The normaliser 1/l, or NaN where PyTorch's softmax gives a NaN row: a +inf max, or a row of
 // only -inf (whose max is infinite too). A NaN score makes l NaN.
 __device__ __forceinline__ float inverse_sum(float m, float l) { return is_inf(m) ? NAN : 1.f / l; }
 
 __global__ void attention_forward_kernel(AttentionDims d, float scale, const float* q, const float* k,
-                                         const float* v, float* out, float* lse, float* p_out, bool single) {
+                                         const float* v, float* out, float* lse, float* p_out) {
   __shared__ Tile<float> As, Bs;
   __shared__ float m_row[kT], l_row[kT], f_row[kT];
-  ANN_DYNAMIC_SHARED(float, P);  // [32][ldp]: the score rows (single) or one key tile of them
+  ANN_DYNAMIC_SHARED(float, P);  // [32][ldp]: the score rows of one chunk of up to kChunk keys
   const int64_t tiles = ceil_div(d.N, kT);
   const int64_t b = blockIdx.x / tiles, i0 = (blockIdx.x % tiles) * kT;
   const int64_t c0 = int64_t(blockIdx.y) * kSliceWidth;
   const float* qb = q + b * d.N * d.C;
   const float* kb = k + b * d.S * d.C;
   const float* vb = v + b * d.S * d.Cv;
-  const int ldp = single ? static_cast<int>(ceil_div(d.S, kT) * kT) + 1 : kT + 1;
+  const bool single = d.S <= kChunk;
+  const int ldp = chunk_ld(d.S);
   const int lane = tx(), warp = ty();
   if (threadIdx.x < kT) {
     m_row[threadIdx.x] = -INFINITY;
     l_row[threadIdx.x] = 0.f;
   }
   float acc[kRows][kSlices] = {};
-  for (int64_t j0 = 0; j0 < d.S; j0 += kT) {
-    float s[kRows];
-    product_nt(s, qb, i0, d.N, kb, j0, d.S, d.C, As, Bs);
-    const int p0 = single ? static_cast<int>(j0) : 0;
+  for (int64_t j00 = 0; j00 < d.S; j00 += kChunk) {
+    const int64_t cols = min(kChunk, d.S - j00);
+    for (int64_t j0 = j00; j0 < j00 + cols; j0 += kT) {
+      float s[kRows];
+      product_nt(s, qb, i0, d.N, kb, j0, d.S, d.C, As, Bs);
 #pragma unroll
-    for (int i = 0; i < kRows; ++i) P[(warp + 8 * i) * ldp + p0 + lane] = scale * s[i];
-    __syncthreads();
-    if (single) continue;
-    // Online step: warp w updates rows w + 8i, one key per lane.
-    const bool valid = j0 + lane < d.S;
-#pragma unroll
-    for (int i = 0; i < kRows; ++i) {
-      const int r = warp + 8 * i;
-      const float x = valid ? P[r * ldp + lane] : -INFINITY;
-      const float m_old = m_row[r];
-      const float m_new = max_ignoring_nan(m_old, warp_max_ignoring_nan(x));
-      float a = 1.f;
-      if (m_new != m_old) a = m_old == -INFINITY ? 0.f : expf(m_old - m_new);
-      const float p = valid ? expf(x - (is_inf(m_new) ? 0.f : m_new)) : 0.f;
-      P[r * ldp + lane] = p;
-      const float sum = warp_sum(p);
-      if (lane == 0) {
-        m_row[r] = m_new;
-        l_row[r] = l_row[r] * a + sum;
-        f_row[r] = a;
-      }
+      for (int i = 0; i < kRows; ++i) P[(warp + 8 * i) * ldp + (j0 - j00) + lane] = scale * s[i];
     }
     __syncthreads();
-#pragma unroll
-    for (int i = 0; i < kRows; ++i) {
-      const float a = f_row[warp + 8 * i];
-#pragma unroll
-      for (int j = 0; j < kSlices; ++j) acc[i][j] *= a;
-    }
-    product_pn(acc, P, ldp, 0, vb, j0, d.S, d.Cv, c0, As);
-  }
-  if (single) {
-    // Exact softmax over whole rows: warp w takes rows w + 8i.
+    // Softmax step over the chunk, warp w taking rows w + 8i: exact when the chunk holds every
+    // key (P normalised before P V, as the CPU), else one online rescale per chunk.
     for (int i = 0; i < kRows; ++i) {
       const int r = warp + 8 * i;
       float* x = P + r * ldp;
       float mx = -INFINITY;
-      for (int64_t c = lane; c < d.S; c += kT) mx = max_ignoring_nan(mx, x[c]);
-      const float m = warp_max_ignoring_nan(mx);
-      const float shift = is_inf(m) ? 0.f : m;
+      for (int64_t c = lane; c < cols; c += kT) mx = max_ignoring_nan(mx, x[c]);
+      const float m_old = m_row[r];
+      const float m_new = max_ignoring_nan(m_old, warp_max_ignoring_nan(mx));
+      float a = 1.f;
+      if (m_new != m_old) a = m_old == -INFINITY ? 0.f : expf(m_old - m_new);
+      const float shift = is_inf(m_new) ? 0.f : m_new;
       float part = 0.f;
-      for (int64_t c = lane; c < d.S; c += kT) {
-        const float p = expf(x[c] - shift);
-        x[c] = p;
-        part += p;
+      for (int64_t c = lane; c < cols; c += kT) {
+        const float e = expf(x[c] - shift);
+        x[c] = e;
+        part += e;
       }
-      const float l = warp_sum(part);
-      const float inv = inverse_sum(m, l);
-      for (int64_t c = lane; c < ldp - 1; c += kT) x[c] = c < d.S ? x[c] * inv : 0.f;
-      if (p_out && blockIdx.y == 0 && i0 + r < d.N) {
-        float* pr = p_out + (b * d.N + i0 + r) * d.S;
-        for (int64_t c = lane; c < d.S; c += kT) pr[c] = x[c];
+      const float l = l_row[r] * a + warp_sum(part);
+      if (single) {
+        const float inv = inverse_sum(m_new, l);
+        for (int64_t c = lane; c < cols; c += kT) x[c] *= inv;
+        if (p_out && blockIdx.y == 0 && i0 + r < d.N) {
+          float* pr = p_out + (b * d.N + i0 + r) * d.S;
+          for (int64_t c = lane; c < d.S; c += kT) pr[c] = x[c];
+        }
       }
+      for (int64_t c = cols + lane; c < ldp - 1; c += kT) x[c] = 0.f;  // keys past S add nothing
       if (lane == 0) {
-        m_row[r] = m;
+        m_row[r] = m_new;
         l_row[r] = l;
+        f_row[r] = a;
       }
     }
     __syncthreads();
-    for (int64_t j0 = 0; j0 < d.S; j0 += kT)
-      product_pn(acc, P, ldp, static_cast<int>(j0), vb, j0, d.S, d.Cv, c0, As);
+    if (!single) {
+#pragma unroll
+      for (int i = 0; i < kRows; ++i) {
+        const float a = f_row[warp + 8 * i];
+#pragma unroll
+        for (int j = 0; j < kSlices; ++j) acc[i][j] *= a;
+      }
+    }
+    for (int64_t j0 = j00; j0 < j00 + cols; j0 += kT)
+      product_pn(acc, P, ldp, static_cast<int>(j0 - j00), vb, j0, d.S, d.Cv, c0, As);
   }
-  __syncthreads();
 #pragma unroll
   for (int i = 0; i < kRows; ++i) {
     const int r = warp + 8 * i;
@@ -169,7 +164,7 @@ void attention_weights(const AttentionDims& d, float scale, const float* q, cons
 
 void attention_forward(const AttentionDims& d, float scale, const float* q, const float* k, const float* v,
                        float* out, float* lse, float* p) {
-  if (p && d.S > kSingle) {
+  if (p && d.S > kChunk) {
     // The kept probabilities are the rows that make out: the exact softmax in p, then out = P V.
     const char* op = "attention";
     const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.S, kT)));
@@ -180,11 +175,10 @@ void attention_forward(const AttentionDims& d, float scale, const float* q, cons
                           d.Cv, d.N * d.Cv, d.B);
     return;
   }
-  const bool single = d.S <= kSingle;
-  const int64_t ldp = single ? ceil_div(d.S, kT) * kT + 1 : kT + 1;
+  const int64_t ldp = chunk_ld(d.S);
   const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1), static_cast<unsigned>(ceil_div(d.Cv, kSliceWidth)));
   ANN_LAUNCH("attention", attention_forward_kernel, grid, kThreads,
-             static_cast<size_t>(kT * ldp) * sizeof(float), d, scale, q, k, v, out, lse, p, single);
+             static_cast<size_t>(kT * ldp) * sizeof(float), d, scale, q, k, v, out, lse, p);
 }
 
 // The signature before include/ann/attention.h gained p (branch perf): delete once it has.

@@ -2,10 +2,9 @@
 // attention_backward.cpp says why: float32 scores put an error of |s| 2^-24 into every
 // probability, and dQ, dK, dV are sums of S or N such terms). Flash-style: the probabilities are
 // recomputed tile by tile, never stored.
-//   1. rows: per query row the shift m, the normaliser inv and D. For S <= kWhole, as the CPU,
-//      each row is renormalised by its own double max and sum (the float32 lse would leave each
-//      row summing to 1 only within |lse| 2^-24) and D = rowsum(P * dO V^T) = dO . (P V);
-//      beyond it m = lse, inv = 1 and D = rowsum(dO * O).
+//   1. rows: per query row the shift m, the normaliser inv and D = rowsum(P * dO V^T), from the
+//      scores in double: each row is renormalised by its own max and sum (the float32 lse would
+//      leave each row summing to 1 only within |lse| 2^-24), as the CPU does up to 256 keys.
 //   2. dQ: one block per 32 queries and 128 columns of C, over all key tiles.
 //   3. dK, dV: one block per 32 keys, 128 columns of C or Cv, and a group of query tiles; with
 //      more than one group per key tile each writes a double partial, summed in group order, so
@@ -26,7 +25,7 @@ namespace {
 
 using namespace attn;
 
-constexpr int64_t kWhole = 256;        // rows renormalised in double up to this many keys (the CPU's block)
+constexpr int64_t kWhole = 256;        // kept rows renormalised in double up to this many keys (the CPU's)
 constexpr int64_t kWantBlocks = 1056;  // dK/dV blocks to aim for: 8 per SM of a 132-SM GPU
 constexpr double kPartialBudget = 256.0 * (1 << 20);  // bytes of dK/dV partials at most
 
@@ -36,64 +35,88 @@ struct RowStats {
   double* D;
 };
 
-// One warp per query row.
-__global__ void rows_kernel(AttentionDims d, double scale, const float* q, const float* k, const float* v,
-                            const float* dout, const float* out, const float* lse, const float* p,
-                            RowStats st, bool whole) {
+// Row statistics from the scores, one block per 32 queries over all key tiles, online in double:
+// m the row's max, inv = 1 / sum exp(s - m), D = sum P dP with dP = dO V^T. Every S gets the
+// whole-row renormalisation the CPU applies up to 256 keys; beyond it the CPU reads the forward's
+// float lse and out, whose rounding (|lse| 2^-24 in every probability) the parity margin of dQ
+// does not always absorb (b1_n130_s700), so here they are recomputed.
+__global__ void score_stats_kernel(AttentionDims d, double scale, const float* q, const float* k,
+                                   const float* v, const float* dout, const float* lse, RowStats st) {
+  __shared__ Tile<double> As, Bs;
+  const int64_t tiles = ceil_div(d.N, kT);
+  const int64_t b = blockIdx.x / tiles, i0 = (blockIdx.x % tiles) * kT;
+  const float* qb = q + b * d.N * d.C;
+  const float* kb = k + b * d.S * d.C;
+  const float* vb = v + b * d.S * d.Cv;
+  const float* gb = dout + b * d.N * d.Cv;
+  double m[kRows], l[kRows], t[kRows];  // per row ty + 8i, the same in every lane
+#pragma unroll
+  for (int i = 0; i < kRows; ++i) {
+    m[i] = -INFINITY;
+    l[i] = t[i] = 0.0;
+  }
+  for (int64_t j0 = 0; j0 < d.S; j0 += kT) {
+    double sc[kRows], dp[kRows];
+    product_nt(sc, qb, i0, d.N, kb, j0, d.S, d.C, As, Bs);
+    product_nt(dp, gb, i0, d.N, vb, j0, d.S, d.Cv, As, Bs);
+    const bool key = j0 + tx() < d.S;
+#pragma unroll
+    for (int i = 0; i < kRows; ++i) {
+      const double x = key ? scale * sc[i] : -INFINITY;
+      const double m_new = max_ignoring_nan(m[i], warp_max_ignoring_nan(x));
+      const double a = m_new == m[i] ? 1.0 : exp(m[i] - m_new);
+      const double e = key && m_new != -INFINITY ? exp(x - m_new) : 0.0;
+      l[i] = l[i] * a + warp_sum(e);
+      t[i] = t[i] * a + warp_sum(e * dp[i]);
+      m[i] = m_new;
+    }
+  }
+  if (tx() != 0) return;
+#pragma unroll
+  for (int i = 0; i < kRows; ++i) {
+    const int64_t r = i0 + ty() + 8 * i;
+    if (r >= d.N) continue;
+    const int64_t row = b * d.N + r;
+    st.m[row] = is_inf(lse[row]) ? double(NAN) : m[i];
+    st.inv[row] = 1.0 / l[i];
+    st.D[row] = t[i] / l[i];
+  }
+}
+
+// Row statistics from the kept probabilities, one warp per query row: whole rows (S <= kWhole)
+// renormalised in double with D = dO . (P V), longer rows as kept with D = rowsum(dO * O), as the
+// CPU; inv is NaN for the rows PyTorch's softmax made NaN.
+__global__ void kept_stats_kernel(AttentionDims d, const float* v, const float* dout, const float* out,
+                                  const float* lse, const float* p, RowStats st) {
   __shared__ double scores[kThreads / 32][kWhole];
   const int64_t row = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
   const int lane = threadIdx.x & 31, warp = (threadIdx.x >> 5);
   if (row >= d.B * d.N) return;  // whole warps leave together
   const int64_t b = row / d.N;
-  const float* qr = q + row * d.C;
   const float* g = dout + row * d.Cv;
   const bool bad = is_inf(lse[row]);
-  if (!whole) {
+  double inv = 1.0, dot = 0.0;
+  if (d.S > kWhole) {
     const float* o = out + row * d.Cv;
-    double acc = 0.0;
-    for (int64_t c = lane; c < d.Cv; c += 32) acc += double(g[c]) * double(o[c]);
-    acc = warp_sum(acc);
-    if (lane == 0) {
-      st.m[row] = p ? 0.0 : bad ? double(NAN) : double(lse[row]);
-      st.inv[row] = p && bad ? double(NAN) : 1.0;
-      st.D[row] = acc;
-    }
-    return;
-  }
-  double* s = scores[warp];
-  const float* kb = k + b * d.S * d.C;
-  const float* vb = v + b * d.S * d.Cv;
-  double m = 0.0;
-  if (p) {  // the kept probabilities, renormalised
-    for (int64_t j = lane; j < d.S; j += 32) s[j] = p[row * d.S + j];
+    for (int64_t c = lane; c < d.Cv; c += 32) dot += double(g[c]) * double(o[c]);
   } else {
-    for (int64_t j = 0; j < d.S; ++j) {
-      double acc = 0.0;
-      for (int64_t c = lane; c < d.C; c += 32) acc += double(qr[c]) * double(kb[j * d.C + c]);
-      acc = warp_sum(acc);
-      if (lane == (j & 31)) s[j] = scale * acc;
-    }
+    double* s = scores[warp];
+    const float* vb = v + b * d.S * d.Cv;
+    double part = 0.0;
+    for (int64_t j = lane; j < d.S; j += 32) part += s[j] = p[row * d.S + j];
+    inv = 1.0 / warp_sum(part);
     __syncwarp();
-    double mx = -INFINITY;
-    for (int64_t j = lane; j < d.S; j += 32) mx = max_ignoring_nan(mx, s[j]);
-    m = warp_max_ignoring_nan(mx);
-    for (int64_t j = lane; j < d.S; j += 32) s[j] = exp(s[j] - m);
-  }
-  double part = 0.0;
-  for (int64_t j = lane; j < d.S; j += 32) part += s[j];
-  const double inv = 1.0 / warp_sum(part);
-  for (int64_t j = lane; j < d.S; j += 32) s[j] *= inv;  // P
-  __syncwarp();
-  double dot = 0.0;
-  for (int64_t c = lane; c < d.Cv; c += 32) {
-    double o = 0.0;
-    for (int64_t j = 0; j < d.S; ++j) o += s[j] * double(vb[j * d.Cv + c]);
-    dot += double(g[c]) * o;
+    for (int64_t c = lane; c < d.Cv; c += 32) {
+      double o = 0.0;
+      for (int64_t j = 0; j < d.S; ++j) o += s[j] * double(vb[j * d.Cv + c]);
+      dot += double(g[c]) * o;
+    }
+    dot *= inv;
   }
   dot = warp_sum(dot);
   if (lane == 0) {
-    st.m[row] = p ? 0.0 : bad ? double(NAN) : m;
-    st.inv[row] = p && bad ? double(NAN) : inv;
+    st.m[row] = 0.0;
+    st.inv[row] = bad ? double(NAN) : inv;
     st.D[row] = dot;
   }
 }
@@ -253,12 +276,15 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
                         float* dq, float* dk, float* dv) {
   if (!dq && !dk && !dv) return;
   const char* op = "attention_backward";
-  const bool whole = d.S <= kWhole;
   const int64_t rows = d.B * d.N;
   Buffer<double> stats(static_cast<size_t>(3 * rows));
   const RowStats st{stats.data(), stats.data() + rows, stats.data() + 2 * rows};
-  ANN_LAUNCH(op, rows_kernel, blocks_for(rows * 32, kThreads), kThreads, 0, d, double(scale), q, k, v, dout,
-             out, lse, p, st, whole);
+  if (p)
+    ANN_LAUNCH(op, kept_stats_kernel, blocks_for(rows * 32, kThreads), kThreads, 0, d, v, dout, out, lse, p,
+               st);
+  else
+    ANN_LAUNCH(op, score_stats_kernel, blocks_for(d.B * ceil_div(d.N, kT), 1), kThreads, 0, d, double(scale),
+               q, k, v, dout, lse, st);
   if (dq) {
     const dim3 grid(blocks_for(d.B * ceil_div(d.N, kT), 1),
                     static_cast<unsigned>(ceil_div(d.C, kSliceWidth)));
