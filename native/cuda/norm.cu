@@ -307,13 +307,16 @@ void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* 
   Buffer<double> coef_buf(dx ? static_cast<size_t>(4 * s.channels) : 1);
   double* part = need_sums ? part_buf.data() : nullptr;
   double* coef = dx ? coef_buf.data() : nullptr;
-  if (need_sums) ANN_LAUNCH(op, grad_parts_kernel, grid, dim3(kThreads), 0, s, dy, x, save_mean, parts, part);
+  if (need_sums) {
+    ANN_LAUNCH(op, grad_parts_kernel, grid, dim3(kThreads), 0, s, dy, x, save_mean, parts, part);
+  }
   ANN_LAUNCH(op, grad_finalize_kernel, dim3(channel_threads_grid(s)), dim3(kThreads), 0, s,
              static_cast<const double*>(part), parts, weight, save_mean, save_invstd, training, dweight, dbias,
              coef);
-  if (dx)
+  if (dx) {
     ANN_LAUNCH(op, grad_input_kernel, grid, dim3(kThreads), 0, s, dy, x, static_cast<const double*>(coef),
                training, parts, dx);
+  }
 }
 
 }  // namespace ann::cuda
