@@ -1,7 +1,7 @@
 // conv2d on the GPU as cuBLAS GEMMs, the device twin of cpu/conv.cpp: a 1x1 stride-1 unpadded conv
 // is W [Cout,Cin] x X_b [Cin,HW]; any other is W [Cout,K] x im2col(X_b), K = Cin*kh*kw. The column
 // matrix of one image can reach gigabytes (2048 -> 512 channels 3x3 at 97x97 is 694 MB), so it is
-// built in chunks of output positions that fit kColsBudget. Backward: dW += dY x cols^T per chunk
+// built in chunks of output positions that fit a bound (conv_workspace.h). Backward: dW += dY x cols^T per chunk
 // (float accumulation in the GEMM, as the CPU does over images), dcols = W^T x dY folded back by a
 // gather col2im (each dx element sums its taps in (ki, kj) order: the CPU's order, no atomics), and
 // the bias gradient per channel in double over a fixed block reduction.
@@ -10,15 +10,16 @@
 #include <algorithm>
 
 #include "blas.h"
+#include "conv_workspace.h"
 #include "reduce.cuh"
 #include "runtime.h"
 
 namespace ann::cuda {
 namespace {
 
-// Floats of im2col workspace per call: 256 MiB. A chunk still gives cuBLAS thousands of columns
-// at the model's widths (K = 18432 -> 3640 columns).
-constexpr int64_t kColsBudget = int64_t(1) << 26;
+// Floats of im2col workspace per call: 256 MiB by default. A chunk still gives cuBLAS thousands
+// of columns at the model's widths (K = 18432 -> 3640 columns).
+int64_t cols_budget = int64_t(1) << 26;
 constexpr int kThreads = 256;
 constexpr unsigned kMaxGridY = 65535;
 
@@ -131,8 +132,8 @@ dim3 plane_grid(int64_t per_plane, int64_t planes) {
 // Output positions per chunk of the column matrix: all of them when they fit the budget, else a
 // multiple of 32 (whole warps, aligned GEMM columns) of at least 32.
 int64_t chunk_positions(int64_t K, int64_t N) {
-  if (K * N <= kColsBudget) return N;
-  const int64_t fit = std::max<int64_t>(32, kColsBudget / K / 32 * 32);
+  if (K * N <= cols_budget) return N;
+  const int64_t fit = std::max<int64_t>(32, cols_budget / K / 32 * 32);
   return std::min(fit, N);
 }
 
@@ -156,6 +157,9 @@ void col2im(const Geom& g, const float* dcols, float* dxb, int64_t n0, int64_t l
 }
 
 }  // namespace
+
+int64_t conv_workspace_floats() { return cols_budget; }
+void set_conv_workspace_floats(int64_t floats) { cols_budget = std::max<int64_t>(floats, 1); }
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight, const float* bias, float* y) {
   const int64_t B = s.batch, Cin = s.in_channels, Cout = s.out_channels, HW = s.height * s.width;

@@ -57,9 +57,14 @@ __global__ void axis_taps_kernel(int in, int out, bool align_corners, double giv
   taps[o] = t;
 }
 
+// The outputs [lo, hi) along an axis that read one input index.
+struct Span {
+  int lo, hi;
+};
+
 // For each input index r: the outputs [lo, hi) that read it. i0 and i1 never decrease along the
 // axis and i1 - i0 <= 1, so they are the o with i1[o] >= r and i0[o] <= r.
-__global__ void axis_ranges_kernel(const Tap* __restrict__ taps, int out, int in, int2* __restrict__ ranges) {
+__global__ void axis_ranges_kernel(const Tap* __restrict__ taps, int out, int in, Span* __restrict__ ranges) {
   const int r = blockIdx.x * blockDim.x + threadIdx.x;
   if (r >= in) return;
   int a = 0, b = out;  // first o with i1 >= r
@@ -75,7 +80,7 @@ __global__ void axis_ranges_kernel(const Tap* __restrict__ taps, int out, int in
     if (taps[m].i0 > r) b = m;
     else a = m + 1;
   }
-  ranges[r] = make_int2(lo, a);
+  ranges[r] = Span{lo, a};
 }
 
 __global__ void forward_kernel(InterpShape s, const Tap* __restrict__ ty, const Tap* __restrict__ tx,
@@ -98,23 +103,23 @@ __global__ void forward_kernel(InterpShape s, const Tap* __restrict__ ty, const 
 }
 
 __global__ void backward_kernel(InterpShape s, const Tap* __restrict__ ty, const Tap* __restrict__ tx,
-                                const int2* __restrict__ ry, const int2* __restrict__ rx,
+                                const Span* __restrict__ ry, const Span* __restrict__ rx,
                                 const float* __restrict__ dy, float* __restrict__ dx) {
   const int64_t rows = s.planes * s.in_h;
   const int in_w = static_cast<int>(s.in_w), out_w = static_cast<int>(s.out_w);
   for (int64_t row = blockIdx.y; row < rows; row += gridDim.y) {
     const int64_t p = row / s.in_h;
     const int r = static_cast<int>(row - p * s.in_h);
-    const int2 orange = ry[r];
+    const Span rows_at = ry[r];
     const float* g = dy + p * s.out_h * out_w;
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < in_w; c += gridDim.x * blockDim.x) {
-      const int2 jrange = rx[c];
+      const Span cols_at = rx[c];
       double acc = 0;
-      for (int j = jrange.x; j < jrange.y; ++j) {
+      for (int j = cols_at.lo; j < cols_at.hi; ++j) {
         // t = the vertical pass at column j: sum over the output rows that read row r. A tap that
         // names r adds even with weight 0, as on the CPU, so an infinite dy still propagates.
         double t = 0;
-        for (int o = orange.x; o < orange.y; ++o) {
+        for (int o = rows_at.lo; o < rows_at.hi; ++o) {
           const Tap& v = ty[o];
           const double g_oj = g[static_cast<int64_t>(o) * out_w + j];
           if (v.i0 == r) t += v.d0 * g_oj;
@@ -161,7 +166,7 @@ void interpolate_bilinear_backward(const InterpShape& s, const float* dy, float*
   if (s.planes == 0 || s.in_h == 0 || s.in_w == 0) return;
   const char* op = "interpolateBackward";
   const Tables t(s, op);
-  Buffer<int2> ranges(static_cast<size_t>(s.in_h + s.in_w));
+  Buffer<Span> ranges(static_cast<size_t>(s.in_h + s.in_w));
   ANN_LAUNCH(op, axis_ranges_kernel, dim3(blocks_for(s.in_h, kThreads)), dim3(kThreads), 0,
              static_cast<const Tap*>(t.y()), static_cast<int>(s.out_h), static_cast<int>(s.in_h), ranges.data());
   ANN_LAUNCH(op, axis_ranges_kernel, dim3(blocks_for(s.in_w, kThreads)), dim3(kThreads), 0,
@@ -169,7 +174,7 @@ void interpolate_bilinear_backward(const InterpShape& s, const float* dy, float*
              ranges.data() + s.in_h);
   ANN_LAUNCH(op, backward_kernel, rows_grid(s.in_w, s.planes * s.in_h), dim3(kThreads), 0, s,
              static_cast<const Tap*>(t.y()), static_cast<const Tap*>(t.x(s)),
-             static_cast<const int2*>(ranges.data()), static_cast<const int2*>(ranges.data() + s.in_h), dy, dx);
+             static_cast<const Span*>(ranges.data()), static_cast<const Span*>(ranges.data() + s.in_h), dy, dx);
 }
 
 }  // namespace ann::cuda

@@ -19,7 +19,7 @@ __device__ __forceinline__ int64_t block_min(int64_t v, int64_t* scratch) {
   __syncthreads();
   scratch[threadIdx.x] = v;
   __syncthreads();
-  for (int half = blockDim.x / 2; half > 0; half >>= 1) {
+  for (unsigned half = blockDim.x / 2; half > 0; half >>= 1) {
     if (threadIdx.x < half && scratch[threadIdx.x + half] < scratch[threadIdx.x])
       scratch[threadIdx.x] = scratch[threadIdx.x + half];
     __syncthreads();
