@@ -1,14 +1,13 @@
 // conv2d on the GPU as cuBLAS GEMMs, the device twin of cpu/conv.cpp: a 1x1 stride-1 unpadded conv
 // is W [Cout,Cin] x X_b [Cin,HW]; any other is W [Cout,K] x im2col(X_b), K = Cin*kh*kw. The column
 // matrix of one image can reach gigabytes (2048 -> 512 channels 3x3 at 97x97 is 694 MB), so it is
-// built in chunks of output positions that fit a bound (conv_workspace.h). Backward: dW += dY x cols^T per chunk
-// (float accumulation in the GEMM, as the CPU does over images), dcols = W^T x dY folded back by a
+// built in chunks of output positions that fit a bound (conv_workspace.h). Backward: dW += dY x cols^T per
+// chunk (float accumulation in the GEMM, as the CPU does over images), dcols = W^T x dY folded back by a
 // gather col2im (each dx element sums its taps in (ki, kj) order: the CPU's order, no atomics), and
 // the bias gradient per channel in double over a fixed block reduction.
-#include "ann/conv.h"
-
 #include <algorithm>
 
+#include "ann/conv.h"
 #include "blas.h"
 #include "conv_workspace.h"
 #include "reduce.cuh"
@@ -29,10 +28,10 @@ struct Geom {
 };
 
 Geom geom(const Conv2dShape& s) {
-  return {static_cast<int>(s.in_channels), static_cast<int>(s.height),   static_cast<int>(s.width),
+  return {static_cast<int>(s.in_channels),  static_cast<int>(s.height),      static_cast<int>(s.width),
           static_cast<int>(s.out_height()), static_cast<int>(s.out_width()), static_cast<int>(s.kernel_h),
-          static_cast<int>(s.kernel_w),    static_cast<int>(s.stride_h), static_cast<int>(s.stride_w),
-          static_cast<int>(s.pad_h),       static_cast<int>(s.pad_w),    static_cast<int>(s.dilation_h),
+          static_cast<int>(s.kernel_w),     static_cast<int>(s.stride_h),    static_cast<int>(s.stride_w),
+          static_cast<int>(s.pad_h),        static_cast<int>(s.pad_w),       static_cast<int>(s.dilation_h),
           static_cast<int>(s.dilation_w)};
 }
 
@@ -48,7 +47,8 @@ __global__ void im2col_kernel(Geom g, const float* __restrict__ x, float* __rest
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < len; i += gridDim.x * blockDim.x) {
       const int n = n0 + i, oh = n / g.Wo, ow = n - oh * g.Wo;
       const int ih = oh * g.sh - g.ph + ki * g.dh, iw = ow * g.sw - g.pw + kj * g.dw;
-      row[i] = (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) ? plane[static_cast<int64_t>(ih) * g.W + iw] : 0.0f;
+      row[i] =
+          (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) ? plane[static_cast<int64_t>(ih) * g.W + iw] : 0.0f;
     }
   }
 }
@@ -56,8 +56,8 @@ __global__ void im2col_kernel(Geom g, const float* __restrict__ x, float* __rest
 // dx rows [ih0, ih1) of one image from dcols [K, len] (output positions n0 .. n0 + len): each element
 // sums the column entries that read it, taps in (ki, kj) order. `accumulate` adds onto dx (a later
 // chunk); otherwise the sum overwrites it.
-__global__ void col2im_kernel(Geom g, const float* __restrict__ dcols, float* __restrict__ dx, int n0, int len,
-                              int ih0, int ih1, bool accumulate) {
+__global__ void col2im_kernel(Geom g, const float* __restrict__ dcols, float* __restrict__ dx, int n0,
+                              int len, int ih0, int ih1, bool accumulate) {
   const int rows = ih1 - ih0, per_plane = rows * g.W;
   for (int c = blockIdx.y; c < g.C; c += gridDim.y) {
     float* plane = dx + static_cast<int64_t>(c) * g.H * g.W;
@@ -94,7 +94,8 @@ __global__ void fill_bias_kernel(float* __restrict__ y, const float* __restrict_
   for (int64_t p = blockIdx.y; p < planes; p += gridDim.y) {
     const float v = bias[p % channels];
     float* row = y + p * n;
-    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+         i += int64_t(gridDim.x) * blockDim.x)
       row[i] = v;
   }
 }
@@ -115,7 +116,8 @@ __global__ void bias_grad_kernel(const float* __restrict__ dy, float* __restrict
 }
 
 __global__ void zero_kernel(float* __restrict__ p, int64_t n) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
     p[i] = 0.0f;
 }
 
@@ -223,8 +225,8 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
       const int64_t len = std::min(chunk, N - n0);
       if (dweight) {
         im2col(g, xb, scratch.data(), K, n0, len);
-        sgemm(false, true, Cout, K, len, 1.0f, dyb + n0, N, scratch.data(), len, first_dw ? 0.0f : 1.0f, dweight,
-              K);
+        sgemm(false, true, Cout, K, len, 1.0f, dyb + n0, N, scratch.data(), len, first_dw ? 0.0f : 1.0f,
+              dweight, K);
         first_dw = false;
       }
       if (dx) {

@@ -4,10 +4,9 @@
 // as the CPU's separable passes do. Backward as a gather, deterministic without atomics: each dx
 // element sums, in double and in the CPU's order (output rows for each output column, then the
 // columns), the outputs that read it, found from an inverse table of output ranges per input index.
-#include "ann/interp.h"
-
 #include <algorithm>
 
+#include "ann/interp.h"
 #include "runtime.h"
 
 namespace ann::cuda {
@@ -70,15 +69,19 @@ __global__ void axis_ranges_kernel(const Tap* __restrict__ taps, int out, int in
   int a = 0, b = out;  // first o with i1 >= r
   while (a < b) {
     const int m = (a + b) / 2;
-    if (taps[m].i1 >= r) b = m;
-    else a = m + 1;
+    if (taps[m].i1 >= r)
+      b = m;
+    else
+      a = m + 1;
   }
   const int lo = a;
   b = out;  // first o with i0 > r
   while (a < b) {
     const int m = (a + b) / 2;
-    if (taps[m].i0 > r) b = m;
-    else a = m + 1;
+    if (taps[m].i0 > r)
+      b = m;
+    else
+      a = m + 1;
   }
   ranges[r] = Span{lo, a};
 }
@@ -168,13 +171,15 @@ void interpolate_bilinear_backward(const InterpShape& s, const float* dy, float*
   const Tables t(s, op);
   Buffer<Span> ranges(static_cast<size_t>(s.in_h + s.in_w));
   ANN_LAUNCH(op, axis_ranges_kernel, dim3(blocks_for(s.in_h, kThreads)), dim3(kThreads), 0,
-             static_cast<const Tap*>(t.y()), static_cast<int>(s.out_h), static_cast<int>(s.in_h), ranges.data());
+             static_cast<const Tap*>(t.y()), static_cast<int>(s.out_h), static_cast<int>(s.in_h),
+             ranges.data());
   ANN_LAUNCH(op, axis_ranges_kernel, dim3(blocks_for(s.in_w, kThreads)), dim3(kThreads), 0,
              static_cast<const Tap*>(t.x(s)), static_cast<int>(s.out_w), static_cast<int>(s.in_w),
              ranges.data() + s.in_h);
   ANN_LAUNCH(op, backward_kernel, rows_grid(s.in_w, s.planes * s.in_h), dim3(kThreads), 0, s,
              static_cast<const Tap*>(t.y()), static_cast<const Tap*>(t.x(s)),
-             static_cast<const Span*>(ranges.data()), static_cast<const Span*>(ranges.data() + s.in_h), dy, dx);
+             static_cast<const Span*>(ranges.data()), static_cast<const Span*>(ranges.data() + s.in_h), dy,
+             dx);
 }
 
 }  // namespace ann::cuda

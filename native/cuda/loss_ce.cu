@@ -31,7 +31,8 @@ __global__ void bad_target_parts_kernel(const int32_t* __restrict__ target, int6
                                         int64_t ignore_index, int64_t* __restrict__ parts) {
   __shared__ int64_t scratch[kLossThreads];
   int64_t first = kNone;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count;
+       i += int64_t(gridDim.x) * blockDim.x) {
     const int64_t y = target[i];
     if ((y < 0 || y >= classes) && y != ignore_index) {
       first = i;  // a thread's indices rise, so its first bad one is its smallest
@@ -42,7 +43,8 @@ __global__ void bad_target_parts_kernel(const int32_t* __restrict__ target, int6
   if (threadIdx.x == 0) parts[blockIdx.x] = first;
 }
 
-__global__ void bad_target_final_kernel(const int64_t* __restrict__ parts, int64_t n, int64_t* __restrict__ out) {
+__global__ void bad_target_final_kernel(const int64_t* __restrict__ parts, int64_t n,
+                                        int64_t* __restrict__ out) {
   __shared__ int64_t scratch[kLossThreads];
   int64_t first = kNone;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) first = parts[i] < first ? parts[i] : first;
@@ -58,7 +60,8 @@ __global__ void ce_forward_kernel(CrossEntropyShape s, const float* __restrict__
   __shared__ double scratch[kLossThreads / 32];
   const int64_t P = s.batch * s.inner;
   double sl = 0, sw = 0;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P;
+       i += int64_t(gridDim.x) * blockDim.x) {
     const int32_t y = target[i];
     float l = 0;
     if (y != s.ignore_index) {
@@ -91,7 +94,8 @@ __global__ void weight_sum_parts_kernel(CrossEntropyShape s, const int32_t* __re
   __shared__ double scratch[kLossThreads / 32];
   const int64_t P = s.batch * s.inner;
   double sw = 0;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P;
+       i += int64_t(gridDim.x) * blockDim.x) {
     const int32_t y = target[i];
     if (y != s.ignore_index) sw += weight ? weight[y] : 1.0;
   }
@@ -114,14 +118,16 @@ __global__ void ce_backward_kernel(CrossEntropyShape s, const float* __restrict_
   const int64_t P = s.batch * s.inner;
   double scale = per_pixel ? 1.0 : dloss[0];
   if (wsum) scale /= *wsum;  // all weights 0: NaN gradients at valid pixels, as PyTorch
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P;
+       i += int64_t(gridDim.x) * blockDim.x) {
     const int32_t y = target[i];
     const float* x = pixel_logits(s, logits, i);
     float* dx = dlogits + (x - logits);
     const PixelLse e = pixel_lse(x, s.classes, s.inner);
-    const float g = y == s.ignore_index
-                        ? 0.0f
-                        : static_cast<float>((per_pixel ? double(dloss[i]) : scale) * (weight ? weight[y] : 1.0f));
+    const float g =
+        y == s.ignore_index
+            ? 0.0f
+            : static_cast<float>((per_pixel ? double(dloss[i]) : scale) * (weight ? weight[y] : 1.0f));
     const float f = g / e.sum;
     for (int64_t k = 0; k < s.classes; ++k) {
       const float d = expf(x[k * s.inner] - e.m) * f;
@@ -139,8 +145,8 @@ int64_t find_bad_target(const int32_t* target, int64_t count, int64_t classes, i
   Buffer<int64_t> parts(blocks), out(1);
   ANN_LAUNCH(op, bad_target_parts_kernel, dim3(blocks), dim3(kLossThreads), 0, target, count, classes,
              ignore_index, parts.data());
-  ANN_LAUNCH(op, bad_target_final_kernel, dim3(1), dim3(kLossThreads), 0, static_cast<const int64_t*>(parts.data()),
-             static_cast<int64_t>(blocks), out.data());
+  ANN_LAUNCH(op, bad_target_final_kernel, dim3(1), dim3(kLossThreads), 0,
+             static_cast<const int64_t*>(parts.data()), static_cast<int64_t>(blocks), out.data());
   int64_t first = -1;
   copy_to_host(&first, out.data(), sizeof first);
   return first;
@@ -153,11 +159,12 @@ void cross_entropy_forward(const CrossEntropyShape& s, const float* logits, cons
   const bool per_pixel = r == Reduction::None;
   if (per_pixel && s.pixels() == 0) return;
   Buffer<double> parts(2 * static_cast<size_t>(blocks));
-  ANN_LAUNCH(op, ce_forward_kernel, dim3(blocks), dim3(kLossThreads), 0, s, logits, target, weight, per_pixel, out,
-             parts.data());
+  ANN_LAUNCH(op, ce_forward_kernel, dim3(blocks), dim3(kLossThreads), 0, s, logits, target, weight, per_pixel,
+             out, parts.data());
   if (per_pixel) return;
-  ANN_LAUNCH(op, ce_forward_final_kernel, dim3(1), dim3(kLossThreads), 0, static_cast<const double*>(parts.data()),
-             static_cast<int64_t>(blocks), r == Reduction::Mean, out);
+  ANN_LAUNCH(op, ce_forward_final_kernel, dim3(1), dim3(kLossThreads), 0,
+             static_cast<const double*>(parts.data()), static_cast<int64_t>(blocks), r == Reduction::Mean,
+             out);
 }
 
 void cross_entropy_backward(const CrossEntropyShape& s, const float* dloss, const float* logits,
@@ -167,7 +174,8 @@ void cross_entropy_backward(const CrossEntropyShape& s, const float* dloss, cons
   const unsigned blocks = loss_blocks(s.pixels());
   Buffer<double> parts(blocks), wsum(1);
   if (r == Reduction::Mean) {
-    ANN_LAUNCH(op, weight_sum_parts_kernel, dim3(blocks), dim3(kLossThreads), 0, s, target, weight, parts.data());
+    ANN_LAUNCH(op, weight_sum_parts_kernel, dim3(blocks), dim3(kLossThreads), 0, s, target, weight,
+               parts.data());
     ANN_LAUNCH(op, sum_final_kernel, dim3(1), dim3(kLossThreads), 0, static_cast<const double*>(parts.data()),
                static_cast<int64_t>(blocks), wsum.data());
   }

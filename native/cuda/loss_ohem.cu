@@ -18,10 +18,10 @@ namespace {
 
 // The selection's state, on the device.
 struct OhemState {
-  unsigned valid;       // non-ignored pixels
-  unsigned prefix;      // the k-th key's digits found so far
-  unsigned rank;        // its rank among the keys that share them
-  unsigned hist[256];   // the current pass's histogram
+  unsigned valid;      // non-ignored pixels
+  unsigned prefix;     // the k-th key's digits found so far
+  unsigned rank;       // its rank among the keys that share them
+  unsigned hist[256];  // the current pass's histogram
   double threshold;
   double kept;
   float loss;
@@ -80,7 +80,8 @@ __global__ void probs_kernel(CrossEntropyShape s, const float* __restrict__ logi
   __shared__ unsigned scratch[kLossThreads / 32];
   const int64_t P = s.batch * s.inner;
   unsigned valid = 0;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P;
+       i += int64_t(gridDim.x) * blockDim.x) {
     const int32_t y = target[i];
     if (y == s.ignore_index) {
       keys[i] = kIgnoredKey;
@@ -103,7 +104,8 @@ __global__ void hist_kernel(const unsigned* __restrict__ keys, int64_t n, int sh
   for (int i = threadIdx.x; i < 256; i += blockDim.x) hist[i] = 0;
   __syncthreads();
   const unsigned above = shift >= 24 ? 0u : ~0u << (shift + 8), prefix = st->prefix & above;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x) {
     const unsigned key = keys[i];
     if ((key & above) == prefix) atomicAdd(&hist[(key >> shift) & 255u], 1u);
   }
@@ -116,7 +118,8 @@ __global__ void hist_kernel(const unsigned* __restrict__ keys, int64_t n, int sh
 __global__ void pick_kernel(OhemState* st, int shift, int64_t min_kept, double thresh) {
   if (threadIdx.x != 0) return;
   if (st->valid > 0) {
-    if (shift == 24) st->rank = static_cast<unsigned>(min_kept < int64_t(st->valid) - 1 ? min_kept : st->valid - 1);
+    if (shift == 24)
+      st->rank = static_cast<unsigned>(min_kept < int64_t(st->valid) - 1 ? min_kept : st->valid - 1);
     unsigned below = 0;
     for (unsigned d = 0; d < 256; ++d) {
       if (below + st->hist[d] > st->rank) {
@@ -141,12 +144,14 @@ __global__ void pick_kernel(OhemState* st, int shift, int64_t min_kept, double t
 // parts [2][blocks]: the block's sums of w[y] * nll and of the count over the kept pixels.
 __global__ void loss_parts_kernel(CrossEntropyShape s, const int32_t* __restrict__ target,
                                   const float* __restrict__ weight, const unsigned* __restrict__ keys,
-                                  const float* __restrict__ nll, const OhemState* st, double* __restrict__ parts) {
+                                  const float* __restrict__ nll, const OhemState* st,
+                                  double* __restrict__ parts) {
   __shared__ double scratch[kLossThreads / 32];
   const int64_t P = s.batch * s.inner;
   const double thr = st->threshold;
   double sl = 0, kept = 0;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P;
+       i += int64_t(gridDim.x) * blockDim.x) {
     const int32_t y = target[i];
     if (y == s.ignore_index || !(double(key_value(keys[i])) < thr)) continue;
     sl += double(weight ? weight[y] : 1.0f) * nll[i];
@@ -181,7 +186,8 @@ __global__ void grad_kernel(CrossEntropyShape s, float dloss, const float* __res
   const bool fill = thr != thr || kept == 0;
   const float fill_value = thr != thr ? NAN : 0.0f;
   const double scale = double(dloss) / kept;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P; i += int64_t(gridDim.x) * blockDim.x) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < P;
+       i += int64_t(gridDim.x) * blockDim.x) {
     const float* x = pixel_logits(s, logits, i);
     float* dx = dlogits + (x - logits);
     if (fill) {
@@ -212,10 +218,11 @@ void run_selection(const char* op, const CrossEntropyShape& s, const OhemOptions
   Buffer<float> nll(static_cast<size_t>(P > 0 ? P : 1));
   Buffer<double> parts(2 * static_cast<size_t>(blocks));
   ANN_LAUNCH(op, init_kernel, dim3(1), dim3(kLossThreads), 0, st, 0.0, 0.0);
-  ANN_LAUNCH(op, probs_kernel, dim3(blocks), dim3(kLossThreads), 0, s, logits, target, keys.data(), nll.data(), st);
+  ANN_LAUNCH(op, probs_kernel, dim3(blocks), dim3(kLossThreads), 0, s, logits, target, keys.data(),
+             nll.data(), st);
   for (int shift = 24; shift >= 0; shift -= 8) {
-    ANN_LAUNCH(op, hist_kernel, dim3(blocks), dim3(kLossThreads), 0, static_cast<const unsigned*>(keys.data()), P,
-               shift, st);
+    ANN_LAUNCH(op, hist_kernel, dim3(blocks), dim3(kLossThreads), 0,
+               static_cast<const unsigned*>(keys.data()), P, shift, st);
     ANN_LAUNCH(op, pick_kernel, dim3(1), dim3(32), 0, st, shift, o.min_kept, o.thresh);
   }
   ANN_LAUNCH(op, loss_parts_kernel, dim3(blocks), dim3(kLossThreads), 0, s, target, weight,

@@ -17,7 +17,9 @@ namespace ann::cuda {
 constexpr int kLossThreads = 256;
 constexpr unsigned kLossMaxBlocks = 2048;
 
-inline unsigned loss_blocks(int64_t items) { return std::min(blocks_for(items, kLossThreads), kLossMaxBlocks); }
+inline unsigned loss_blocks(int64_t items) {
+  return std::min(blocks_for(items, kLossThreads), kLossMaxBlocks);
+}
 
 // max keeping m where v is NaN, as the CPU's `v > m ? v : m`.
 __device__ __forceinline__ float max_into(float v, float m) { return v > m ? v : m; }
@@ -39,7 +41,8 @@ __device__ __forceinline__ PixelLse pixel_lse(const float* x, int64_t classes, i
 __device__ __forceinline__ float target_prob(float xt, const PixelLse& l) { return expf((xt - l.m) - l.ls); }
 
 // The logits of pixel i (of batch * inner) start here; its classes are inner apart.
-__device__ __forceinline__ const float* pixel_logits(const CrossEntropyShape& s, const float* logits, int64_t i) {
+__device__ __forceinline__ const float* pixel_logits(const CrossEntropyShape& s, const float* logits,
+                                                     int64_t i) {
   const int64_t b = i / s.inner;
   return logits + b * s.classes * s.inner + (i - b * s.inner);
 }

@@ -16,7 +16,9 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / 32;
 
-unsigned position_grid(int64_t positions) { return std::min<unsigned>(blocks_for(positions, kThreads), 65535u); }
+unsigned position_grid(int64_t positions) {
+  return std::min<unsigned>(blocks_for(positions, kThreads), 65535u);
+}
 unsigned row_grid(int64_t rows) { return std::min<unsigned>(blocks_for(rows, kWarps), 65535u); }
 
 __device__ __forceinline__ float warp_max(float v) {
@@ -45,8 +47,8 @@ __global__ void softmax_columns_kernel(const float* __restrict__ x, float* __res
   }
 }
 
-__global__ void softmax_rows_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int64_t n,
-                                    bool log) {
+__global__ void softmax_rows_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows,
+                                    int64_t n, bool log) {
   const int lane = threadIdx.x & 31;
   for (int64_t row = blockIdx.x * int64_t(kWarps) + (threadIdx.x >> 5); row < rows;
        row += int64_t(gridDim.x) * kWarps) {
@@ -74,8 +76,8 @@ __device__ __forceinline__ float softmax_grad(float g, float yk, float s, bool l
 }
 
 __global__ void softmax_backward_columns_kernel(const float* __restrict__ dy, const float* __restrict__ y,
-                                                float* __restrict__ dx, int64_t outer, int64_t n, int64_t inner,
-                                                bool log) {
+                                                float* __restrict__ dx, int64_t outer, int64_t n,
+                                                int64_t inner, bool log) {
   for (int64_t at = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; at < outer * inner;
        at += int64_t(gridDim.x) * blockDim.x) {
     const int64_t o = at / inner, off = o * n * inner + (at - o * inner);
@@ -106,7 +108,9 @@ __global__ void softmax_backward_rows_kernel(const float* __restrict__ dy, const
 
 // Whether v (at index k) replaces the best so far (at an earlier index): strictly greater keeps the
 // first maximum; the first NaN wins and is never replaced.
-__device__ __forceinline__ bool takes_over(float v, float best) { return v > best || (v != v && best == best); }
+__device__ __forceinline__ bool takes_over(float v, float best) {
+  return v > best || (v != v && best == best);
+}
 
 __global__ void argmax_columns_kernel(const float* __restrict__ x, int32_t* __restrict__ idx, int64_t outer,
                                       int64_t n, int64_t inner) {
@@ -158,8 +162,8 @@ void softmax_forward(const float* x, float* y, int64_t outer, int64_t n, int64_t
   if (inner == 1) {
     ANN_LAUNCH(op, softmax_rows_kernel, dim3(row_grid(outer)), dim3(kThreads), 0, x, y, outer, n, log);
   } else {
-    ANN_LAUNCH(op, softmax_columns_kernel, dim3(position_grid(outer * inner)), dim3(kThreads), 0, x, y, outer, n,
-               inner, log);
+    ANN_LAUNCH(op, softmax_columns_kernel, dim3(position_grid(outer * inner)), dim3(kThreads), 0, x, y, outer,
+               n, inner, log);
   }
 }
 
@@ -168,11 +172,11 @@ void softmax_backward(const float* dy, const float* y, float* dx, int64_t outer,
   if (outer == 0 || n == 0 || inner == 0) return;
   const char* op = log ? "logSoftmaxBackward" : "softmaxBackward";
   if (inner == 1) {
-    ANN_LAUNCH(op, softmax_backward_rows_kernel, dim3(row_grid(outer)), dim3(kThreads), 0, dy, y, dx, outer, n,
-               log);
+    ANN_LAUNCH(op, softmax_backward_rows_kernel, dim3(row_grid(outer)), dim3(kThreads), 0, dy, y, dx, outer,
+               n, log);
   } else {
-    ANN_LAUNCH(op, softmax_backward_columns_kernel, dim3(position_grid(outer * inner)), dim3(kThreads), 0, dy, y,
-               dx, outer, n, inner, log);
+    ANN_LAUNCH(op, softmax_backward_columns_kernel, dim3(position_grid(outer * inner)), dim3(kThreads), 0, dy,
+               y, dx, outer, n, inner, log);
   }
 }
 

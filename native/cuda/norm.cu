@@ -5,11 +5,10 @@
 // Each channel's B*S values are split into `parts` contiguous ranges, one block each, so that a
 // few channels of many values still fill the GPU; a block reduces its range in a fixed order
 // (block_sum) and the per-channel finalize adds the parts in part order: deterministic.
-#include "ann/norm.h"
-
 #include <algorithm>
 #include <cmath>
 
+#include "ann/norm.h"
 #include "reduce.cuh"
 #include "runtime.h"
 
@@ -81,8 +80,8 @@ struct SqDevOp {
 };
 
 // part[c * parts + p] = sum of x (sums == null) or of (x - mean)^2, mean = total(sums) / n.
-__global__ void stat_parts_kernel(BatchNormShape s, const float* __restrict__ x, const double* __restrict__ sums,
-                                  int64_t parts, double* __restrict__ part) {
+__global__ void stat_parts_kernel(BatchNormShape s, const float* __restrict__ x,
+                                  const double* __restrict__ sums, int64_t parts, double* __restrict__ part) {
   __shared__ double scratch[kThreads / 32];
   const int64_t p = blockIdx.x, lo = range_lo(s, p, parts), hi = range_lo(s, p + 1, parts);
   for (int64_t c = blockIdx.y; c < s.channels; c += gridDim.y) {
@@ -105,8 +104,9 @@ __global__ void stat_parts_kernel(BatchNormShape s, const float* __restrict__ x,
 // y = (x - mean) * scale + shift (coef [C][3]).
 __global__ void train_finalize_kernel(BatchNormShape s, const double* __restrict__ sums,
                                       const double* __restrict__ sqdev, int64_t parts, const float* weight,
-                                      const float* bias, float* running_mean, float* running_var, double momentum,
-                                      double eps, float* save_mean, float* save_invstd, float* coef) {
+                                      const float* bias, float* running_mean, float* running_var,
+                                      double momentum, double eps, float* save_mean, float* save_invstd,
+                                      float* coef) {
   const int64_t n = values(s);
   for (int64_t c = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; c < s.channels;
        c += int64_t(gridDim.x) * blockDim.x) {
@@ -115,7 +115,8 @@ __global__ void train_finalize_kernel(BatchNormShape s, const double* __restrict
     const double invstd = 1.0 / sqrt(ss / static_cast<double>(n) + eps);
     save_mean[c] = static_cast<float>(mean);
     save_invstd[c] = static_cast<float>(invstd);
-    if (running_mean) running_mean[c] = static_cast<float>((1 - momentum) * running_mean[c] + momentum * mean);
+    if (running_mean)
+      running_mean[c] = static_cast<float>((1 - momentum) * running_mean[c] + momentum * mean);
     if (running_var) {
       const double unbiased = n > 1 ? ss / static_cast<double>(n - 1) : NAN;
       running_var[c] = static_cast<float>((1 - momentum) * running_var[c] + momentum * unbiased);
@@ -161,10 +162,10 @@ __global__ void affine_kernel(BatchNormShape s, const float* __restrict__ x, con
 }
 
 // Evaluation: each y in double from running_mean and invstd = 1 / sqrt(running_var + eps).
-__global__ void eval_kernel(BatchNormShape s, const float* __restrict__ x, const float* weight, const float* bias,
-                            const float* __restrict__ running_mean, const float* __restrict__ running_var,
-                            double eps, int64_t parts, float* __restrict__ y, float* save_mean,
-                            float* save_invstd) {
+__global__ void eval_kernel(BatchNormShape s, const float* __restrict__ x, const float* weight,
+                            const float* bias, const float* __restrict__ running_mean,
+                            const float* __restrict__ running_var, double eps, int64_t parts,
+                            float* __restrict__ y, float* save_mean, float* save_invstd) {
   const int64_t p = blockIdx.x, lo = range_lo(s, p, parts), hi = range_lo(s, p + 1, parts);
   for (int64_t c = blockIdx.y; c < s.channels; c += gridDim.y) {
     const double invstd = 1.0 / sqrt(static_cast<double>(running_var[c]) + eps);
@@ -190,7 +191,8 @@ struct GradSumsOp {
 
 // part [3][C * parts]: sums of dy, dy * (x - mean) and (x - mean), mean = save_mean.
 __global__ void grad_parts_kernel(BatchNormShape s, const float* __restrict__ dy, const float* __restrict__ x,
-                                  const float* __restrict__ save_mean, int64_t parts, double* __restrict__ part) {
+                                  const float* __restrict__ save_mean, int64_t parts,
+                                  double* __restrict__ part) {
   __shared__ double scratch[kThreads / 32];
   const int64_t p = blockIdx.x, lo = range_lo(s, p, parts), hi = range_lo(s, p + 1, parts);
   const int64_t stride = s.channels * parts;
@@ -274,7 +276,8 @@ void batch_norm_forward_train(const BatchNormShape& s, const float* x, const flo
   const char* op = "batchNorm";
   const int64_t parts = parts_for(s);
   const dim3 grid = channel_grid(s, parts);
-  Buffer<double> sums(static_cast<size_t>(s.channels * parts)), sqdev(static_cast<size_t>(s.channels * parts));
+  Buffer<double> sums(static_cast<size_t>(s.channels * parts)),
+      sqdev(static_cast<size_t>(s.channels * parts));
   Buffer<float> coef(static_cast<size_t>(3 * s.channels));
   ANN_LAUNCH(op, stat_parts_kernel, grid, dim3(kThreads), 0, s, x, static_cast<const double*>(nullptr), parts,
              sums.data());
@@ -283,7 +286,8 @@ void batch_norm_forward_train(const BatchNormShape& s, const float* x, const flo
   ANN_LAUNCH(op, train_finalize_kernel, dim3(channel_threads_grid(s)), dim3(kThreads), 0, s,
              static_cast<const double*>(sums.data()), static_cast<const double*>(sqdev.data()), parts, weight,
              bias, running_mean, running_var, momentum, eps, save_mean, save_invstd, coef.data());
-  ANN_LAUNCH(op, affine_kernel, grid, dim3(kThreads), 0, s, x, static_cast<const float*>(coef.data()), parts, y);
+  ANN_LAUNCH(op, affine_kernel, grid, dim3(kThreads), 0, s, x, static_cast<const float*>(coef.data()), parts,
+             y);
 }
 
 void batch_norm_forward_eval(const BatchNormShape& s, const float* x, const float* weight, const float* bias,
@@ -311,8 +315,8 @@ void batch_norm_backward(const BatchNormShape& s, const float* dy, const float* 
     ANN_LAUNCH(op, grad_parts_kernel, grid, dim3(kThreads), 0, s, dy, x, save_mean, parts, part);
   }
   ANN_LAUNCH(op, grad_finalize_kernel, dim3(channel_threads_grid(s)), dim3(kThreads), 0, s,
-             static_cast<const double*>(part), parts, weight, save_mean, save_invstd, training, dweight, dbias,
-             coef);
+             static_cast<const double*>(part), parts, weight, save_mean, save_invstd, training, dweight,
+             dbias, coef);
   if (dx) {
     ANN_LAUNCH(op, grad_input_kernel, grid, dim3(kThreads), 0, s, dy, x, static_cast<const double*>(coef),
                training, parts, dx);

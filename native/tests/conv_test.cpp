@@ -1,13 +1,14 @@
 // conv2d: the CUDA kernels against the CPU kernels on the parity geometries (pointwise, padded,
 // strided, dilated, rectangular kernels, with and without bias, each gradient alone), on the chunked
 // im2col path a large layer takes (the workspace bound lowered), and timed at the model's shapes.
+#include "ann/conv.h"
+
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "../cuda/conv_workspace.h"
-#include "ann/conv.h"
 #include "harness.h"
 
 namespace ann::cuda {
@@ -27,9 +28,9 @@ struct Case {
 std::string label(const Case& c) {
   const Conv2dShape& s = c.s;
   return std::string(c.name) + " [" + std::to_string(s.batch) + "," + std::to_string(s.in_channels) + "," +
-         std::to_string(s.height) + "," + std::to_string(s.width) + "] -> " + std::to_string(s.out_channels) + " k" +
-         std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) + " s" + std::to_string(s.stride_h) + " p" +
-         std::to_string(s.pad_h) + " d" + std::to_string(s.dilation_h);
+         std::to_string(s.height) + "," + std::to_string(s.width) + "] -> " + std::to_string(s.out_channels) +
+         " k" + std::to_string(s.kernel_h) + "x" + std::to_string(s.kernel_w) + " s" +
+         std::to_string(s.stride_h) + " p" + std::to_string(s.pad_h) + " d" + std::to_string(s.dilation_h);
 }
 
 // Sum of |terms| bounds the rounding of a K-term dot product: tolerance per output element.
@@ -42,8 +43,8 @@ void check_case(Run& run, const Case& c, uint64_t seed) {
   const int64_t nw = s.out_channels * s.in_channels * s.kernel_h * s.kernel_w;
   const int64_t ny = s.batch * s.out_channels * Ho * Wo;
   const int64_t K = s.in_channels * s.kernel_h * s.kernel_w;
-  const std::vector<float> x = uniform(nx, seed), w = uniform(nw, seed + 1), b = uniform(s.out_channels, seed + 2),
-                           dy = uniform(ny, seed + 3);
+  const std::vector<float> x = uniform(nx, seed), w = uniform(nw, seed + 1),
+                           b = uniform(s.out_channels, seed + 2), dy = uniform(ny, seed + 3);
   const std::string at = label(c);
 
   std::vector<float> y(ny);
@@ -62,7 +63,10 @@ void check_case(Run& run, const Case& c, uint64_t seed) {
     const bool want_x = only < 0 || only == 0, want_w = only < 0 || only == 1, want_b = only < 0 || only == 2;
     cuda::conv2d_backward(s, ddy.data(), dx_.data(), dw_.data(), want_x ? ogx.data() : nullptr,
                           want_w ? ogw.data() : nullptr, want_b ? ogb.data() : nullptr);
-    const std::string which = only < 0 ? " backward" : only == 0 ? " dx alone" : only == 1 ? " dw alone" : " db alone";
+    const std::string which = only < 0    ? " backward"
+                              : only == 0 ? " dx alone"
+                              : only == 1 ? " dw alone"
+                                          : " db alone";
     if (want_x) run.expect_close(at + which + " dx", ogx.host().data(), gx.data(), nx, tol_x, tol_x);
     if (want_w) run.expect_close(at + which + " dw", ogw.host().data(), gw.data(), nw, tol_w, tol_w);
     // Both sum in double and round once: the same float unless a sum sits on a rounding boundary.
@@ -120,7 +124,7 @@ ANN_TEST("conv", conv2d_random_shapes) {
   };
   for (int i = 0; i < 12; ++i) {
     Conv2dShape s{next(1, 3), next(1, 6), next(1, 12), next(1, 12), next(1, 6), next(1, 4), next(1, 4),
-                  next(1, 3), next(1, 3), next(0, 3), next(0, 3), next(1, 3), next(1, 3)};
+                  next(1, 3), next(1, 3), next(0, 3),  next(0, 3),  next(1, 3), next(1, 3)};
     if (s.out_height() <= 0 || s.out_width() <= 0) continue;
     check_case(run, {"random", s, next(0, 1) == 1}, 1000 + i);
   }
@@ -150,11 +154,13 @@ ANN_TEST("conv", conv2d_model_sizes) {
     const int64_t nx = s.batch * s.in_channels * s.height * s.width;
     DeviceFloats x(uniform(nx, 1)), w(uniform(s.out_channels * K, 2)), b(uniform(s.out_channels, 3)),
         y(uniform(s.batch * s.out_channels * N, 4)), gx(nx), gw(s.out_channels * K), gb(s.out_channels);
-    run.time(std::string(t.name) + " forward",
-             [&] { cuda::conv2d_forward(s, x.data(), w.data(), b.data(), y.data()); }, 0, flops);
-    run.time(std::string(t.name) + " backward (dx, dw, db)",
-             [&] { cuda::conv2d_backward(s, y.data(), x.data(), w.data(), gx.data(), gw.data(), gb.data()); }, 0,
-             2 * flops);
+    run.time(
+        std::string(t.name) + " forward",
+        [&] { cuda::conv2d_forward(s, x.data(), w.data(), b.data(), y.data()); }, 0, flops);
+    run.time(
+        std::string(t.name) + " backward (dx, dw, db)",
+        [&] { cuda::conv2d_backward(s, y.data(), x.data(), w.data(), gx.data(), gw.data(), gb.data()); }, 0,
+        2 * flops);
   }
 }
 

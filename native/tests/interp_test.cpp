@@ -1,9 +1,10 @@
 // Bilinear interpolation: the CUDA kernels against the CPU kernels, up and down, align_corners both
 // ways, with PyTorch's scale_factor, kept axes, single-pixel planes; timed at the model's 97 -> 769.
+#include "ann/interp.h"
+
 #include <string>
 #include <vector>
 
-#include "ann/interp.h"
 #include "harness.h"
 
 namespace ann::cuda {
@@ -37,16 +38,22 @@ void check_shape(Run& run, const InterpShape& s, uint64_t seed) {
 
 ANN_TEST("interp", bilinear_parity_shapes) {
   const std::vector<InterpShape> shapes = {
-      {3, 5, 7, 11, 13, false},       {3, 5, 7, 11, 13, true},        // up
-      {2, 13, 11, 4, 5, false},       {2, 13, 11, 4, 5, true},        // down
-      {2, 6, 6, 6, 6, false},         {2, 6, 6, 6, 6, true},          // kept: a copy
-      {2, 6, 5, 6, 9, false},         {2, 5, 6, 9, 6, true},          // one axis kept
-      {1, 1, 1, 4, 3, false},         {1, 1, 1, 4, 3, true},          // from one pixel
-      {1, 4, 3, 1, 1, false},         {1, 4, 3, 1, 1, true},          // to one pixel
-      {2, 4, 4, 10, 10, false, 2.5, 2.5},                             // scale_factor given
-      {2, 5, 5, 7, 12, false, 1.5, 2.5},                              // 1/scale != in/out
-      {2, 12, 12, 97, 97, true},                                      // the model's 1/8 -> crop ratio
-      {4, 97, 97, 12, 12, false},                                     // its backward's shape
+      {3, 5, 7, 11, 13, false},
+      {3, 5, 7, 11, 13, true},  // up
+      {2, 13, 11, 4, 5, false},
+      {2, 13, 11, 4, 5, true},  // down
+      {2, 6, 6, 6, 6, false},
+      {2, 6, 6, 6, 6, true},  // kept: a copy
+      {2, 6, 5, 6, 9, false},
+      {2, 5, 6, 9, 6, true},  // one axis kept
+      {1, 1, 1, 4, 3, false},
+      {1, 1, 1, 4, 3, true},  // from one pixel
+      {1, 4, 3, 1, 1, false},
+      {1, 4, 3, 1, 1, true},               // to one pixel
+      {2, 4, 4, 10, 10, false, 2.5, 2.5},  // scale_factor given
+      {2, 5, 5, 7, 12, false, 1.5, 2.5},   // 1/scale != in/out
+      {2, 12, 12, 97, 97, true},           // the model's 1/8 -> crop ratio
+      {4, 97, 97, 12, 12, false},          // its backward's shape
   };
   uint64_t seed = 70;
   for (const InterpShape& s : shapes) check_shape(run, s, seed += 5);
@@ -73,10 +80,12 @@ ANN_TEST("interp", bilinear_model_sizes) {
     check_shape(run, InterpShape{2 * 19, 97, 97, 769, 769, ac == 1}, 5);
     const int64_t nin = s.planes * s.in_h * s.in_w, nout = s.planes * s.out_h * s.out_w;
     DeviceFloats x(uniform(nin, 1)), y(nout), dy(uniform(nout, 2)), dx(nin);
-    run.time(label(s) + " forward", [&] { cuda::interpolate_bilinear_forward(s, x.data(), y.data()); },
-             4.0 * (nin + nout));
-    run.time(label(s) + " backward", [&] { cuda::interpolate_bilinear_backward(s, dy.data(), dx.data()); },
-             4.0 * (nin + nout));
+    run.time(
+        label(s) + " forward", [&] { cuda::interpolate_bilinear_forward(s, x.data(), y.data()); },
+        4.0 * (nin + nout));
+    run.time(
+        label(s) + " backward", [&] { cuda::interpolate_bilinear_backward(s, dy.data(), dx.data()); },
+        4.0 * (nin + nout));
   }
 }
 

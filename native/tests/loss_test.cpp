@@ -2,13 +2,14 @@
 // cross-entropy (ignore index, class weights, every reduction) and the OHEM cross-entropy (the
 // threshold from the device's radix select, min_kept below and above the valid count, nothing
 // valid, NaN logits), CUDA against the CPU kernels; OHEM timed at the paper's 8x19x769x769.
+#include "ann/loss.h"
+
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "../cuda/runtime.h"
-#include "ann/loss.h"
 #include "harness.h"
 
 namespace ann::cuda {
@@ -36,7 +37,8 @@ class DeviceInts {
     cuda::copy_to_device(ptr_, host.data(), host.size() * 4);
   }
   explicit DeviceInts(int64_t n)
-      : n_(n), ptr_(static_cast<int32_t*>(cuda::device_alloc(std::max<size_t>(static_cast<size_t>(n), 1) * 4))) {}
+      : n_(n),
+        ptr_(static_cast<int32_t*>(cuda::device_alloc(std::max<size_t>(static_cast<size_t>(n), 1) * 4))) {}
   ~DeviceInts() { cuda::device_free(ptr_, std::max<size_t>(static_cast<size_t>(n_), 1) * 4); }
   DeviceInts(const DeviceInts&) = delete;
   DeviceInts& operator=(const DeviceInts&) = delete;
@@ -57,7 +59,8 @@ std::string dims(int64_t a, int64_t b, int64_t c) {
 }
 
 ANN_TEST("loss", softmax_parity_shapes) {
-  const int64_t shapes[][3] = {{2, 5, 7}, {3, 19, 300}, {1, 1, 9}, {4, 7, 1}, {5, 100, 1}, {2, 70, 1}, {1, 3, 1}};
+  const int64_t shapes[][3] = {{2, 5, 7},   {3, 19, 300}, {1, 1, 9}, {4, 7, 1},
+                               {5, 100, 1}, {2, 70, 1},   {1, 3, 1}};
   uint64_t seed = 1;
   for (const auto& d : shapes) {
     const int64_t outer = d[0], n = d[1], inner = d[2], total = outer * n * inner;
@@ -85,8 +88,8 @@ ANN_TEST("loss", softmax_parity_shapes) {
     ann::softmax_forward(x.data(), y.data(), 8 / (4 * inner), 4, inner, false);
     DeviceFloats gx(x), gy(8);
     cuda::softmax_forward(gx.data(), gy.data(), 8 / (4 * inner), 4, inner, false);
-    run.expect_close("softmax with -inf and NaN, inner " + std::to_string(inner), gy.host().data(), y.data(), 8,
-                     kAtol, kRtol);
+    run.expect_close("softmax with -inf and NaN, inner " + std::to_string(inner), gy.host().data(), y.data(),
+                     8, kAtol, kRtol);
   }
 }
 
@@ -137,18 +140,21 @@ struct CeCase {
   double ignored;  // fraction of pixels at ignore_index
 };
 
-std::vector<int32_t> labels(int64_t pixels, int64_t classes, double ignored, int64_t ignore_index, uint64_t seed) {
+std::vector<int32_t> labels(int64_t pixels, int64_t classes, double ignored, int64_t ignore_index,
+                            uint64_t seed) {
   const std::vector<float> u = uniform(pixels, seed, 0.f, 1.f), c = uniform(pixels, seed + 1, 0.f, 1.f);
   std::vector<int32_t> t(static_cast<size_t>(pixels));
   for (int64_t i = 0; i < pixels; ++i)
-    t[i] = u[i] < ignored ? static_cast<int32_t>(ignore_index)
-                          : std::min<int32_t>(static_cast<int32_t>(c[i] * classes), static_cast<int32_t>(classes - 1));
+    t[i] = u[i] < ignored
+               ? static_cast<int32_t>(ignore_index)
+               : std::min<int32_t>(static_cast<int32_t>(c[i] * classes), static_cast<int32_t>(classes - 1));
   return t;
 }
 
 const std::vector<CeCase>& ce_cases() {
   static const std::vector<CeCase> cases = {
-      {2, 5, 7, false, 0.2}, {2, 19, 300, true, 0.1}, {3, 4, 1, true, 0.0}, {1, 7, 50, false, 1.0}, {4, 2, 33, true, 0.5},
+      {2, 5, 7, false, 0.2},  {2, 19, 300, true, 0.1}, {3, 4, 1, true, 0.0},
+      {1, 7, 50, false, 1.0}, {4, 2, 33, true, 0.5},
   };
   return cases;
 }
@@ -158,7 +164,8 @@ ANN_TEST("loss", cross_entropy_parity) {
   for (const CeCase& c : ce_cases()) {
     const CrossEntropyShape s{c.batch, c.classes, c.inner, 255};
     const int64_t P = s.pixels(), total = P * c.classes;
-    const std::vector<float> x = uniform(total, seed += 3, -4.f, 4.f), w = uniform(c.classes, seed + 1, 0.2f, 2.f);
+    const std::vector<float> x = uniform(total, seed += 3, -4.f, 4.f),
+                             w = uniform(c.classes, seed + 1, 0.2f, 2.f);
     const std::vector<int32_t> t = labels(P, c.classes, c.ignored, 255, seed + 2);
     const std::vector<float> dl = uniform(P, seed + 3);
     DeviceFloats gx(x), gw(w), gdl(dl);
@@ -166,8 +173,11 @@ ANN_TEST("loss", cross_entropy_parity) {
     const float* cw = c.weighted ? w.data() : nullptr;
     const float* dw = c.weighted ? gw.data() : nullptr;
     for (Reduction r : {Reduction::None, Reduction::Mean, Reduction::Sum}) {
-      const std::string at = "crossEntropy " + dims(c.batch, c.classes, c.inner) + (c.weighted ? " weighted" : "") +
-                             (r == Reduction::None ? " none" : r == Reduction::Mean ? " mean" : " sum");
+      const std::string at = "crossEntropy " + dims(c.batch, c.classes, c.inner) +
+                             (c.weighted ? " weighted" : "") +
+                             (r == Reduction::None   ? " none"
+                              : r == Reduction::Mean ? " mean"
+                                                     : " sum");
       const int64_t nout = r == Reduction::None ? P : 1;
       std::vector<float> out(nout), dx(total);
       ann::cross_entropy_forward(s, x.data(), t.data(), cw, r, out.data());
@@ -204,8 +214,8 @@ void check_ohem(Run& run, const OhemCase& oc, uint64_t seed) {
 
   const OhemResult want = ann::ohem_cross_entropy_forward(s, oc.o, x.data(), t.data(), cw);
   const OhemResult got = cuda::ohem_cross_entropy_forward(s, oc.o, gx.data(), gt.data(), dw);
-  run.expect(got.valid == want.valid, at + ": valid " + std::to_string(got.valid) + ", the CPU's " +
-                                          std::to_string(want.valid));
+  run.expect(got.valid == want.valid,
+             at + ": valid " + std::to_string(got.valid) + ", the CPU's " + std::to_string(want.valid));
   run.expect(got.kept == want.kept,
              at + ": kept " + std::to_string(got.kept) + ", the CPU's " + std::to_string(want.kept));
   const bool thr_ok = (std::isnan(got.threshold) && std::isnan(want.threshold)) ||
@@ -233,6 +243,11 @@ ANN_TEST("loss", ohem_cross_entropy_parity) {
       {"thresh dominates", {2, 5, 100, false, 0.0}, {0.99, 10}},
       {"min_kept above valid", {1, 4, 64, true, 0.3}, {0.7, 100000}},
       {"min_kept 0", {2, 3, 50, false, 0.0}, {0.1, 0}},
+      // thresh 0: the k-th smallest probability alone decides (radix select's every digit matters).
+      {"k-th decides", {2, 19, 300, false, 0.1}, {0.0, 200}},
+      {"k-th decides, weighted", {3, 6, 77, true, 0.3}, {0.0, 101}},
+      {"smallest decides", {2, 5, 60, false, 0.0}, {0.0, 0}},
+      {"largest decides", {1, 5, 60, false, 0.0}, {0.0, 59}},
       {"nothing valid", {2, 4, 30, false, 1.0}, {0.7, 10}},
       {"one valid", {1, 3, 1, false, 0.0}, {0.7, 10}},
       {"NaN logit", {2, 4, 40, false, 0.0}, {0.7, 79}, true},
@@ -252,15 +267,18 @@ ANN_TEST("loss", ohem_model_size) {
   DeviceInts t(labels(P, s.classes, 0.1, 255, 2));
   OhemResult res;
   const std::string at = "ohem 8x19x769x769";
-  run.time(at + " forward", [&] { res = cuda::ohem_cross_entropy_forward(s, o, x.data(), t.data(), nullptr); },
-           4.0 * total);
+  run.time(
+      at + " forward", [&] { res = cuda::ohem_cross_entropy_forward(s, o, x.data(), t.data(), nullptr); },
+      4.0 * total);
   const OhemSelection sel = res;
-  run.time(at + " backward (known selection)", [&] {
-    cuda::ohem_cross_entropy_backward(s, o, 1.f, x.data(), t.data(), nullptr, dx.data(), &sel);
-  }, 8.0 * total);
-  run.time(at + " cross-entropy mean forward", [&] {
-    cuda::cross_entropy_forward(s, x.data(), t.data(), nullptr, Reduction::Mean, dx.data());
-  }, 4.0 * total);
+  run.time(
+      at + " backward (known selection)",
+      [&] { cuda::ohem_cross_entropy_backward(s, o, 1.f, x.data(), t.data(), nullptr, dx.data(), &sel); },
+      8.0 * total);
+  run.time(
+      at + " cross-entropy mean forward",
+      [&] { cuda::cross_entropy_forward(s, x.data(), t.data(), nullptr, Reduction::Mean, dx.data()); },
+      4.0 * total);
 }
 
 }  // namespace
