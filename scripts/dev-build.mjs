@@ -18,7 +18,7 @@ if (outIdx < 0 || !args[outIdx + 1]) {
 }
 const out = args[outIdx + 1];
 const families = args.filter((a, i) => i !== outIdx && i !== outIdx + 1);
-const CORE = ['alloc', 'parallel', 'gemm', 'addon', 'args', 'core', 'registry', 'tensor'];
+const CORE = ['alloc', 'parallel', 'gemm', 'simd', 'addon', 'args', 'core', 'device', 'dispatch', 'registry', 'tensor'];
 const picked = nativeSources('cpu').filter((f) => {
   const name = basename(f, '.cpp');
   return families.length === 0 || CORE.includes(name) || families.some((fam) => name.startsWith(fam));

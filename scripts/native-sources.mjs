@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The one list of native sources: binding.gyp and CMakeLists.txt both ask this script, so the
-// two builds compile the same files. Usage: native-sources.mjs cpu|cuda [--cmake]
+// two builds compile the same files. Usage: native-sources.mjs cpu|cuda|cuda-emu [--cmake]
+//   cpu: the kernels and the bindings; cuda: the CUDA backend for nvcc; cuda-emu: the same CUDA
+//   sources plus the emulator they compile against as host C++ (native/cuda/emu).
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +17,8 @@ const listed = (dir, ext) =>
 export function nativeSources(kind) {
   if (kind === 'cpu') return [...listed('native/cpu', '.cpp'), ...listed('native/napi', '.cpp')];
   if (kind === 'cuda') return [...listed('native/cuda', '.cu'), ...listed('native/cuda', '.cpp')];
-  throw new Error(`native-sources: unknown kind '${kind}' (expected cpu or cuda)`);
+  if (kind === 'cuda-emu') return [...nativeSources('cuda'), ...listed('native/cuda/emu', '.cpp')];
+  throw new Error(`native-sources: unknown kind '${kind}' (expected cpu, cuda or cuda-emu)`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -16,7 +16,13 @@ describe('build configuration', () => {
     const cmake = readFileSync(join(root, 'CMakeLists.txt'), 'utf8');
     expect(gyp).toContain('<!@(node scripts/native-sources.mjs cpu)');
     expect(cmake).toMatch(/node_output\(CPU_SOURCES scripts\/native-sources\.mjs cpu --cmake\)/);
-    expect(cmake).toMatch(/add_library\(\$\{PROJECT_NAME\} SHARED \$\{CPU_SOURCES\}/);
+    // CMake splits that one list into the kernels (an object library native/tests links too) and
+    // the bindings, and the addon is made of both.
+    expect(cmake).toMatch(/set\(KERNEL_SOURCES \$\{CPU_SOURCES\}\)/);
+    expect(cmake).toMatch(/set\(BINDING_SOURCES \$\{CPU_SOURCES\}\)/);
+    expect(cmake).toMatch(/add_library\(ann_core OBJECT \$\{KERNEL_SOURCES\}\)/);
+    expect(cmake).toMatch(/add_library\(\$\{PROJECT_NAME\} SHARED \$\{BINDING_SOURCES\}/);
+    expect(cmake).toMatch(/target_link_libraries\(\$\{PROJECT_NAME\} PRIVATE ann_core\)/);
     // No other source list may creep into either file.
     expect(gyp).not.toMatch(/native\/(cpu|napi)\/\w+\.cpp/);
     expect(cmake).not.toMatch(/native\/(cpu|napi)\/\w+\.cpp/);
@@ -29,6 +35,23 @@ describe('build configuration', () => {
         .map((f) => `${dir}/${f}`),
     );
     expect([...(nativeSources('cpu') as string[])].sort()).toEqual(onDisk.sort());
+  });
+
+  it('the CUDA lists hold every CUDA source, and the emulated one the emulator too', () => {
+    const cuda = ['native/cuda'].flatMap((dir) =>
+      readdirSync(join(root, dir))
+        .filter((f) => f.endsWith('.cu') || f.endsWith('.cpp'))
+        .map((f) => `${dir}/${f}`),
+    );
+    const emu = readdirSync(join(root, 'native/cuda/emu'))
+      .filter((f) => f.endsWith('.cpp'))
+      .map((f) => `native/cuda/emu/${f}`);
+    expect([...(nativeSources('cuda') as string[])].sort()).toEqual(cuda.sort());
+    expect([...(nativeSources('cuda-emu') as string[])].sort()).toEqual([...cuda, ...emu].sort());
+    const cmake = readFileSync(join(root, 'CMakeLists.txt'), 'utf8');
+    expect(cmake).toMatch(/node_output\(CUDA_SOURCES scripts\/native-sources\.mjs cuda --cmake\)/);
+    expect(cmake).toMatch(/node_output\(CUDA_SOURCES scripts\/native-sources\.mjs cuda-emu --cmake\)/);
+    expect(cmake).not.toMatch(/native\/cuda\/\w+\.(cu|cpp)/);
   });
 
   it('the addon exports every function the TypeScript kernel interfaces declare', () => {

@@ -1,4 +1,4 @@
-#include "ann/alloc.h"
+#include "alloc.h"
 
 #include <cstdlib>
 #include <mutex>

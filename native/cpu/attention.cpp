@@ -7,10 +7,10 @@
 #include <cmath>
 #include <limits>
 
-#include "ann/alloc.h"
-#include "ann/gemm.h"
-#include "ann/parallel.h"
+#include "alloc.h"
 #include "attention_rows.h"
+#include "gemm.h"
+#include "parallel.h"
 
 namespace ann {
 namespace {

@@ -8,10 +8,10 @@
 #include <cmath>
 #include <limits>
 
-#include "ann/alloc.h"
+#include "alloc.h"
 #include "ann/attention.h"
-#include "ann/gemm.h"
-#include "ann/parallel.h"
+#include "gemm.h"
+#include "parallel.h"
 
 namespace ann {
 namespace {

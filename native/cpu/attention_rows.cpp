@@ -8,7 +8,7 @@
 #include <cstring>
 #include <limits>
 
-#include "ann/simd.h"
+#include "simd.h"
 
 // Vector arguments of the always-inlined helpers never cross a real call boundary.
 #pragma GCC diagnostic ignored "-Wpsabi"

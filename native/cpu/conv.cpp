@@ -8,10 +8,10 @@
 #include <cstring>
 #include <vector>
 
-#include "ann/alloc.h"
-#include "ann/gemm.h"
-#include "ann/parallel.h"
-#include "ann/simd.h"
+#include "alloc.h"
+#include "gemm.h"
+#include "parallel.h"
+#include "simd.h"
 
 namespace ann {
 namespace {

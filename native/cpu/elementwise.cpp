@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ann/parallel.h"
+#include "parallel.h"
 
 namespace ann {
 namespace {

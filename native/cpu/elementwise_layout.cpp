@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "ann/elementwise.h"
-#include "ann/parallel.h"
+#include "parallel.h"
 
 #if defined(__SSE2__)
 #include <xmmintrin.h>

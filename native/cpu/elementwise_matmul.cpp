@@ -3,8 +3,8 @@
 #include <algorithm>
 
 #include "ann/elementwise.h"
-#include "ann/gemm.h"
-#include "ann/parallel.h"
+#include "gemm.h"
+#include "parallel.h"
 
 namespace ann {
 

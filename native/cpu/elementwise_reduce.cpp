@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cstring>
 
-#include "ann/alloc.h"
+#include "alloc.h"
 #include "ann/elementwise.h"
-#include "ann/parallel.h"
+#include "parallel.h"
 
 namespace ann {
 namespace {

@@ -1,11 +1,11 @@
-#include "ann/gemm.h"
+#include "gemm.h"
 
 #include <cblas.h>
 
 #include <algorithm>
 #include <mutex>
 
-#include "ann/parallel.h"
+#include "parallel.h"
 
 extern "C" void openblas_set_num_threads(int);
 

@@ -6,9 +6,9 @@
 #include <cstring>
 #include <vector>
 
-#include "ann/alloc.h"
-#include "ann/parallel.h"
+#include "alloc.h"
 #include "loss_simd.h"
+#include "parallel.h"
 
 namespace ann {
 namespace {

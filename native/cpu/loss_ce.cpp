@@ -7,10 +7,10 @@
 #include <cmath>
 #include <limits>
 
-#include "ann/alloc.h"
+#include "alloc.h"
 #include "ann/loss.h"
-#include "ann/parallel.h"
 #include "loss_simd.h"
+#include "parallel.h"
 
 namespace ann {
 namespace {

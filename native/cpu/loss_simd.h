@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "ann/simd.h"
+#include "simd.h"
 
 // Every helper is force-inlined into its (target_clones) caller, so no vector ever crosses a call
 // boundary and the ABI notes GCC prints for 32-byte vectors under the default target do not apply

@@ -7,8 +7,8 @@
 #include <limits>
 
 #include "ann/loss.h"
-#include "ann/parallel.h"
 #include "loss_simd.h"
+#include "parallel.h"
 
 namespace ann {
 namespace {

@@ -7,8 +7,8 @@
 
 #include <cmath>
 
-#include "ann/parallel.h"
-#include "ann/simd.h"
+#include "parallel.h"
+#include "simd.h"
 
 namespace ann {
 namespace {

@@ -3,7 +3,7 @@
 // PyTorch's sequence of float32 ops.
 #include "ann/optim.h"
 
-#include "ann/parallel.h"
+#include "parallel.h"
 
 namespace ann {
 

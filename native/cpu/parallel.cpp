@@ -1,4 +1,4 @@
-#include "ann/parallel.h"
+#include "parallel.h"
 
 #include <algorithm>
 #include <condition_variable>

@@ -9,9 +9,9 @@
 #include <cstring>
 #include <limits>
 
-#include "ann/alloc.h"
-#include "ann/parallel.h"
-#include "ann/simd.h"
+#include "alloc.h"
+#include "parallel.h"
+#include "simd.h"
 
 namespace ann {
 namespace {
@@ -170,6 +170,12 @@ ANN_SIMD_KERNEL(void, merge_candidates,
                 (m, r, c, v, rr, col0, cstep, n))
 
 }  // namespace
+
+int64_t find_bad_index(const int32_t* idx, int64_t n, int64_t limit) {
+  for (int64_t i = 0; i < n; ++i)
+    if (idx[i] < 0 || idx[i] >= limit) return i;
+  return -1;
+}
 
 int64_t pool_output_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dilation,
                          bool ceil_mode) {

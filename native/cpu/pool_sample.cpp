@@ -5,9 +5,9 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "ann/alloc.h"
-#include "ann/parallel.h"
+#include "alloc.h"
 #include "ann/pool.h"
+#include "parallel.h"
 
 namespace ann {
 namespace {

@@ -1,5 +1,5 @@
 // The SIMD level of the dispatched kernels (ann/simd.h): the CPU's best, or ANN_SEG_SIMD's choice.
-#include "ann/simd.h"
+#include "simd.h"
 
 #include <cstdlib>
 

@@ -37,12 +37,26 @@ inline unsigned blocks_for(int64_t n, int64_t per_block) {
   return static_cast<unsigned>(b);
 }
 
+// Grid size for a grid-stride loop over n items: enough blocks to fill the GPU, and few enough
+// under the emulator that each fiber loops over many items (a fiber costs more than an item there).
+inline unsigned stride_blocks(int64_t n, int64_t threads) {
+#if defined(ANN_CUDA_EMULATE)
+  constexpr int64_t kMax = 64;
+#else
+  constexpr int64_t kMax = 8192;
+#endif
+  const unsigned b = blocks_for(n, threads);
+  return b > kMax ? static_cast<unsigned>(kMax) : b;
+}
+
 // RAII device scratch from the caching allocator (the device twin of ann::Buffer).
 template <typename T>
 class Buffer {
  public:
   Buffer() = default;
-  explicit Buffer(size_t count) : count_(count), ptr_(static_cast<T*>(device_alloc(count * sizeof(T)))) {}
+  // An empty buffer allocates nothing (data() is null).
+  explicit Buffer(size_t count)
+      : count_(count), ptr_(count ? static_cast<T*>(device_alloc(count * sizeof(T))) : nullptr) {}
   ~Buffer() { reset(); }
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;

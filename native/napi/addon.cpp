@@ -1,6 +1,6 @@
 #include <napi.h>
 
-#include "ann/simd.h"
+#include "../cpu/simd.h"
 #include "registry.h"
 #include "tensor.h"
 

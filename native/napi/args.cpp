@@ -38,7 +38,7 @@ JsTensor* optional_tensor_arg(const Napi::CallbackInfo& info, size_t i, const ch
   return tensor_arg(info, i, op, name, dtype, rank);
 }
 
-void expect_same_device(const char* op, std::initializer_list<const JsTensor*> ts) {
+Device expect_same_device(const char* op, std::initializer_list<const JsTensor*> ts) {
   const JsTensor* first = nullptr;
   for (const JsTensor* t : ts) {
     if (!t) continue;
@@ -48,12 +48,7 @@ void expect_same_device(const char* op, std::initializer_list<const JsTensor*> t
       fail(op, std::string("tensors on different devices (") + device_name(first->device()) + " and " +
                    device_name(t->device()) + ")");
   }
-}
-
-void expect_cpu(const char* op, std::initializer_list<const JsTensor*> ts) {
-  expect_same_device(op, ts);
-  for (const JsTensor* t : ts)
-    if (t && t->device() != Device::CPU) fail(op, "no kernel for device cuda in this build");
+  return first ? first->device() : Device::CPU;
 }
 
 void expect_shape(const char* op, const char* name, const JsTensor* t, const Shape& want) {
@@ -162,8 +157,9 @@ std::vector<int64_t> int_list_arg(const Napi::CallbackInfo& info, size_t i, cons
   return to_int_list(info[i], op, std::string("argument '") + name + "'");
 }
 
-JsTensor* optional_output(bool wanted, Napi::Env env, const Shape& shape, Napi::Object* out, DType dtype) {
-  return wanted ? JsTensor::Make(env, shape, dtype, out) : nullptr;
+JsTensor* optional_output(bool wanted, Napi::Env env, Device device, const Shape& shape, Napi::Object* out,
+                          DType dtype) {
+  return wanted ? JsTensor::Make(env, device, shape, dtype, out) : nullptr;
 }
 
 Napi::Object make_result(Napi::Env env, std::initializer_list<std::pair<const char*, Napi::Value>> entries) {

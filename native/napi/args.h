@@ -20,10 +20,8 @@ JsTensor* tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, c
 // The same, but null/undefined gives nullptr.
 JsTensor* optional_tensor_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name,
                               DType dtype = DType::F32, int rank = -1);
-// Tensors passed to one op must share a device.
-void expect_same_device(const char* op, std::initializer_list<const JsTensor*> ts);
-// For kernels that exist on the CPU only so far.
-void expect_cpu(const char* op, std::initializer_list<const JsTensor*> ts);
+// Tensors passed to one op must share a device (null entries skipped); returns it.
+Device expect_same_device(const char* op, std::initializer_list<const JsTensor*> ts);
 void expect_shape(const char* op, const char* name, const JsTensor* t, const Shape& want);
 
 // Options object at argument i (undefined gives an empty object). Every key must be one of
@@ -44,7 +42,7 @@ double number_arg(const Napi::CallbackInfo& info, size_t i, const char* op, cons
 std::vector<int64_t> int_list_arg(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name);
 
 // An output made only when `wanted`: nullptr otherwise, leaving *out empty so make_result skips it.
-JsTensor* optional_output(bool wanted, Napi::Env env, const Shape& shape, Napi::Object* out,
+JsTensor* optional_output(bool wanted, Napi::Env env, Device device, const Shape& shape, Napi::Object* out,
                           DType dtype = DType::F32);
 // The float32 data of an optional tensor, or nullptr.
 inline float* f32_or_null(const JsTensor* t) { return t ? t->f32() : nullptr; }

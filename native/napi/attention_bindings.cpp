@@ -7,6 +7,7 @@
 
 #include "ann/attention.h"
 #include "args.h"
+#include "dispatch.h"
 #include "registry.h"
 
 namespace ann::napi {
@@ -57,13 +58,13 @@ Napi::Value Attention(const Napi::CallbackInfo& info) {
   JsTensor* k = tensor_arg(info, 1, op, "k", DType::F32, 3);
   JsTensor* v = tensor_arg(info, 2, op, "v", DType::F32, 3);
   const Napi::Object opts = options_arg(info, 3, op, {"scale"});
-  expect_cpu(op, {q, k, v});
+  const Device dev = expect_same_device(op, {q, k, v});
   const Inputs in = check_qkv(op, q, k, v);
   const float scale = scale_option(opts, op, in.d.C);
   Napi::Object out_obj, lse_obj;
-  JsTensor* out = JsTensor::Make(info.Env(), {in.d.B, in.d.N, in.d.Cv}, DType::F32, &out_obj);
-  JsTensor* lse = JsTensor::Make(info.Env(), {in.d.B, in.d.N}, DType::F32, &lse_obj);
-  attention_forward(in.d, scale, q->f32(), k->f32(), v->f32(), out->f32(), lse->f32());
+  JsTensor* out = JsTensor::Make(info.Env(), dev, {in.d.B, in.d.N, in.d.Cv}, DType::F32, &out_obj);
+  JsTensor* lse = JsTensor::Make(info.Env(), dev, {in.d.B, in.d.N}, DType::F32, &lse_obj);
+  ANN_DISPATCH(dev, op, attention_forward, in.d, scale, q->f32(), k->f32(), v->f32(), out->f32(), lse->f32());
   return make_result(info.Env(), {{"out", out_obj}, {"lse", lse_obj}});
 }
 
@@ -77,7 +78,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   JsTensor* out = tensor_arg(info, 4, op, "out", DType::F32, 3);
   JsTensor* lse = tensor_arg(info, 5, op, "lse", DType::F32, 2);
   const Napi::Object opts = options_arg(info, 6, op, {"scale", "needQ", "needK", "needV"});
-  expect_cpu(op, {dout, q, k, v, out, lse});
+  const Device dev = expect_same_device(op, {dout, q, k, v, out, lse});
   const Inputs in = check_qkv(op, q, k, v);
   const AttentionDims& d = in.d;
   expect_shape(op, "out", out, {d.B, d.N, d.Cv});
@@ -89,11 +90,11 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const bool need_v = bool_option(opts, "needV", true, op);
   Napi::Env env = info.Env();
   Napi::Object dq_obj, dk_obj, dv_obj;
-  JsTensor* dq = optional_output(need_q, env, {d.B, d.N, d.C}, &dq_obj);
-  JsTensor* dk = optional_output(need_k, env, {d.B, d.S, d.C}, &dk_obj);
-  JsTensor* dv = optional_output(need_v, env, {d.B, d.S, d.Cv}, &dv_obj);
-  attention_backward(d, scale, dout->f32(), q->f32(), k->f32(), v->f32(), out->f32(), lse->f32(),
-                     f32_or_null(dq), f32_or_null(dk), f32_or_null(dv));
+  JsTensor* dq = optional_output(need_q, env, dev, {d.B, d.N, d.C}, &dq_obj);
+  JsTensor* dk = optional_output(need_k, env, dev, {d.B, d.S, d.C}, &dk_obj);
+  JsTensor* dv = optional_output(need_v, env, dev, {d.B, d.S, d.Cv}, &dv_obj);
+  ANN_DISPATCH(dev, op, attention_backward, d, scale, dout->f32(), q->f32(), k->f32(), v->f32(), out->f32(),
+               lse->f32(), f32_or_null(dq), f32_or_null(dk), f32_or_null(dv));
   return make_result(env, {{"dq", dq_obj}, {"dk", dk_obj}, {"dv", dv_obj}});
 }
 
@@ -103,7 +104,7 @@ Napi::Value AttentionWeights(const Napi::CallbackInfo& info) {
   JsTensor* q = tensor_arg(info, 0, op, "q", DType::F32, 3);
   JsTensor* k = tensor_arg(info, 1, op, "k", DType::F32, 3);
   const Napi::Object opts = options_arg(info, 2, op, {"scale"});
-  expect_cpu(op, {q, k});
+  const Device dev = expect_same_device(op, {q, k});
   const Inputs in = check_qkv(op, q, k, nullptr);
   const float scale = scale_option(opts, op, in.d.C);
   const AttentionDims& d = in.d;
@@ -111,8 +112,8 @@ Napi::Value AttentionWeights(const Napi::CallbackInfo& info) {
     fail(op,
          "the weights of " + q->describe("q") + " against " + k->describe("k") + " have too many elements");
   Napi::Object w_obj;
-  JsTensor* w = JsTensor::Make(info.Env(), {d.B, d.N, d.S}, DType::F32, &w_obj);
-  attention_weights(d, scale, q->f32(), k->f32(), w->f32());
+  JsTensor* w = JsTensor::Make(info.Env(), dev, {d.B, d.N, d.S}, DType::F32, &w_obj);
+  ANN_DISPATCH(dev, op, attention_weights, d, scale, q->f32(), k->f32(), w->f32());
   return w_obj;
 }
 

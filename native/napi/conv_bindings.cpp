@@ -4,6 +4,7 @@
 
 #include "ann/conv.h"
 #include "args.h"
+#include "dispatch.h"
 #include "registry.h"
 
 namespace ann::napi {
@@ -49,15 +50,15 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   JsTensor* w = tensor_arg(info, 1, op, "weight", DType::F32, 4);
   JsTensor* bias = optional_tensor_arg(info, 2, op, "bias", DType::F32, 1);
   Napi::Object opts = options_arg(info, 3, op, {"stride", "padding", "dilation"});
-  expect_cpu(op, {x, w, bias});
+  const Device dev = expect_same_device(op, {x, w, bias});
   const Conv2dShape s = conv_shape(op, x, w, opts);
   if (bias && bias->shape()[0] != s.out_channels)
     fail(op, bias->describe("bias") + " must have " + std::to_string(s.out_channels) + " entries for " +
                  w->describe("weight"));
   Napi::Object out;
-  JsTensor* y =
-      JsTensor::Make(info.Env(), {s.batch, s.out_channels, s.out_height(), s.out_width()}, DType::F32, &out);
-  conv2d_forward(s, x->f32(), w->f32(), f32_or_null(bias), y->f32());
+  JsTensor* y = JsTensor::Make(info.Env(), dev, {s.batch, s.out_channels, s.out_height(), s.out_width()},
+                               DType::F32, &out);
+  ANN_DISPATCH(dev, op, conv2d_forward, s, x->f32(), w->f32(), f32_or_null(bias), y->f32());
   return out;
 }
 
@@ -69,7 +70,7 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
   JsTensor* w = tensor_arg(info, 2, op, "weight", DType::F32, 4);
   Napi::Object opts =
       options_arg(info, 3, op, {"stride", "padding", "dilation", "needInput", "needWeight", "needBias"});
-  expect_cpu(op, {dy, x, w});
+  const Device dev = expect_same_device(op, {dy, x, w});
   const Conv2dShape s = conv_shape(op, x, w, opts);
   expect_shape(op, "dy", dy, {s.batch, s.out_channels, s.out_height(), s.out_width()});
   const bool need_input = bool_option(opts, "needInput", true, op);
@@ -78,10 +79,11 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
 
   Napi::Env env = info.Env();
   Napi::Object dx_obj, dw_obj, db_obj;
-  JsTensor* dx = optional_output(need_input, env, x->shape(), &dx_obj);
-  JsTensor* dw = optional_output(need_weight, env, w->shape(), &dw_obj);
-  JsTensor* db = optional_output(need_bias, env, {s.out_channels}, &db_obj);
-  conv2d_backward(s, dy->f32(), x->f32(), w->f32(), f32_or_null(dx), f32_or_null(dw), f32_or_null(db));
+  JsTensor* dx = optional_output(need_input, env, dev, x->shape(), &dx_obj);
+  JsTensor* dw = optional_output(need_weight, env, dev, w->shape(), &dw_obj);
+  JsTensor* db = optional_output(need_bias, env, dev, {s.out_channels}, &db_obj);
+  ANN_DISPATCH(dev, op, conv2d_backward, s, dy->f32(), x->f32(), w->f32(), f32_or_null(dx), f32_or_null(dw),
+               f32_or_null(db));
   return make_result(env, {{"dx", dx_obj}, {"dweight", dw_obj}, {"dbias", db_obj}});
 }
 

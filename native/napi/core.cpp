@@ -1,12 +1,13 @@
 // Tensor creation, memory counters, threads and build information.
 #include <cmath>
-#include <cstring>
+#include <vector>
 
-#include "ann/alloc.h"
-#include "ann/gemm.h"
-#include "ann/parallel.h"
-#include "ann/simd.h"
+#include "../cpu/gemm.h"
+#include "../cpu/parallel.h"
+#include "../cpu/simd.h"
 #include "args.h"
+#include "device.h"
+#include "dispatch.h"
 #include "registry.h"
 
 // The version baked in by the build (binding.gyp/CMakeLists.txt read package.json), so `ann-seg info`
@@ -43,7 +44,16 @@ DType dtype_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
   fail(op, "unknown dtype '" + s + "' (expected 'float32' or 'int32')");
 }
 
-// fromArray(data: Float32Array | Int32Array, shape)
+// The device argument at i: 'cpu' (also when undefined) or 'cuda', which must be usable.
+Device device_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  if (i >= info.Length() || info[i].IsUndefined()) return Device::CPU;
+  if (!info[i].IsString()) fail(op, "device must be 'cpu' or 'cuda'");
+  const Device d = parse_device(info[i].As<Napi::String>().Utf8Value(), op);
+  require_device(d, op);
+  return d;
+}
+
+// fromArray(data: Float32Array | Int32Array, shape, device = 'cpu')
 Napi::Value FromArray(const Napi::CallbackInfo& info) {
   const char* op = "fromArray";
   if (!info[0].IsTypedArray()) fail(op, "data must be a Float32Array or Int32Array");
@@ -59,66 +69,80 @@ Napi::Value FromArray(const Napi::CallbackInfo& info) {
   if (static_cast<int64_t>(ta.ElementLength()) != numel(shape))
     fail(op, "data has " + std::to_string(ta.ElementLength()) + " elements but shape " + shape_str(shape) +
                  " needs " + std::to_string(numel(shape)));
+  const Device device = device_arg(info, 2, op);
   Napi::Object out;
-  JsTensor* t = JsTensor::Make(info.Env(), shape, dtype, &out);
+  JsTensor* t = JsTensor::Make(info.Env(), device, shape, dtype, &out);
   const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  if (t->numel()) std::memcpy(t->f32(), src, static_cast<size_t>(t->numel()) * 4);
+  t->copy_in(src, static_cast<size_t>(t->numel()) * 4);
   return out;
 }
 
-// empty(shape, dtype?)
+// empty(shape, dtype?, device = 'cpu')
 Napi::Value Empty(const Napi::CallbackInfo& info) {
   Shape shape = shape_arg(info, 0, "empty");
   DType dtype = dtype_arg(info, 1, "empty");
+  const Device device = device_arg(info, 2, "empty");
   Napi::Object out;
-  JsTensor::Make(info.Env(), shape, dtype, &out);
+  JsTensor::Make(info.Env(), device, shape, dtype, &out);
   return out;
 }
 
-// full(shape, value, dtype?)
+// full(shape, value, dtype?, device = 'cpu')
 Napi::Value Full(const Napi::CallbackInfo& info) {
   const char* op = "full";
   Shape shape = shape_arg(info, 0, op);
   double value = number_arg(info, 1, op, "value");
   DType dtype = dtype_arg(info, 2, op);
+  const Device device = device_arg(info, 3, op);
   if (dtype == DType::I32 && !(value == std::floor(value) && std::fabs(value) <= 2147483647.0))
     fail(op, "value " + std::to_string(value) + " is not an int32");
   Napi::Object out;
-  JsTensor* t = JsTensor::Make(info.Env(), shape, dtype, &out);
+  JsTensor* t = JsTensor::Make(info.Env(), device, shape, dtype, &out);
   const int64_t n = t->numel();
+  if (n == 0) return out;
   if (dtype == DType::F32) {
-    float* p = t->f32();
-    const float v = static_cast<float>(value);
-    for (int64_t i = 0; i < n; ++i) p[i] = v;
+    ANN_DISPATCH(device, op, fill, t->f32(), static_cast<float>(value), n);
   } else {
-    int32_t* p = t->i32();
-    const int32_t v = static_cast<int32_t>(value);
-    for (int64_t i = 0; i < n; ++i) p[i] = v;
+    // No int32 fill kernel: filled on the host, copied once (int32 tensors are small: labels).
+    std::vector<int32_t> host(static_cast<size_t>(n), static_cast<int32_t>(value));
+    t->copy_in(host.data(), host.size() * 4);
   }
   return out;
 }
 
+void set_stats(Napi::Env env, Napi::Object o, const MemoryStats& m) {
+  o.Set("allocatedBytes", Napi::Number::New(env, double(m.live_bytes)));
+  o.Set("cachedBytes", Napi::Number::New(env, double(m.cached_bytes)));
+  o.Set("peakBytes", Napi::Number::New(env, double(m.peak_bytes)));
+}
+
+// Host allocator's stats at the top level (as before CUDA existed); the device's under `cuda`
+// when CUDA tensors can be made.
 Napi::Value Memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const TensorCounters c = tensor_counters();
-  const MemoryStats m = host_memory_stats();
   Napi::Object o = Napi::Object::New(env);
   o.Set("numTensors", Napi::Number::New(env, double(c.tensors)));
   o.Set("numStorages", Napi::Number::New(env, double(c.storages)));
   o.Set("numBytes", Napi::Number::New(env, double(c.storage_bytes)));
-  o.Set("allocatedBytes", Napi::Number::New(env, double(m.live_bytes)));
-  o.Set("cachedBytes", Napi::Number::New(env, double(m.cached_bytes)));
-  o.Set("peakBytes", Napi::Number::New(env, double(m.peak_bytes)));
+  set_stats(env, o, memory_stats(Device::CPU));
+  if (device_usable(Device::CUDA, nullptr)) {
+    Napi::Object d = Napi::Object::New(env);
+    set_stats(env, d, memory_stats(Device::CUDA));
+    o.Set("cuda", d);
+  }
   return o;
 }
 
 Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
-  host_empty_cache();
+  empty_cache(Device::CPU);
+  empty_cache(Device::CUDA);
   return info.Env().Undefined();
 }
 
 Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
-  host_reset_peak();
+  reset_peak(Device::CPU);
+  reset_peak(Device::CUDA);
   return info.Env().Undefined();
 }
 
@@ -147,7 +171,15 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < levels.size(); ++i)
     list.Set(static_cast<uint32_t>(i), Napi::String::New(env, levels[i]));
   o.Set("simdLevels", list);
-  o.Set("cuda", Napi::String::New(env, "unavailable (this build has no CUDA backend)"));
+  o.Set("cuda", Napi::String::New(env, cuda_summary()));
+#if defined(ANN_WITH_CUDA)
+  // While the CUDA families are being written: which kernels this build's backend lacks.
+  const std::vector<std::string> missing = missing_cuda_kernels();
+  Napi::Array m = Napi::Array::New(env, missing.size());
+  for (size_t i = 0; i < missing.size(); ++i)
+    m.Set(static_cast<uint32_t>(i), Napi::String::New(env, missing[i]));
+  o.Set("cudaKernelsMissing", m);
+#endif
   return o;
 }
 

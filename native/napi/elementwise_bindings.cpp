@@ -6,6 +6,7 @@
 
 #include "ann/elementwise.h"
 #include "args.h"
+#include "dispatch.h"
 #include "registry.h"
 
 namespace ann::napi {
@@ -18,13 +19,13 @@ Tensor* input(const Napi::CallbackInfo& info, size_t i, const char* op, const ch
   if (t->shape().size() > static_cast<size_t>(kMaxRank))
     fail(op,
          t->describe(name) + " has rank " + std::to_string(t->shape().size()) + ", above the maximum of 8");
-  expect_cpu(op, {t});
   return t;
 }
 
-Napi::Object make(const Napi::CallbackInfo& info, const Shape& shape, Tensor** t) {
+// A fresh float32 output on the inputs' device.
+Napi::Object make(const Napi::CallbackInfo& info, Device dev, const Shape& shape, Tensor** t) {
   Napi::Object out;
-  *t = Tensor::Make(info.Env(), shape, DType::F32, &out);
+  *t = Tensor::Make(info.Env(), dev, shape, DType::F32, &out);
   return out;
 }
 
@@ -33,6 +34,7 @@ std::pair<Tensor*, Tensor*> same_shape_inputs(const Napi::CallbackInfo& info, co
                                               const char* bn) {
   Tensor* a = input(info, 0, op, an);
   Tensor* b = input(info, 1, op, bn);
+  expect_same_device(op, {a, b});
   if (a->shape() != b->shape())
     fail(op, a->describe(an) + " and " + b->describe(bn) + " must have the same shape");
   return {a, b};
@@ -51,62 +53,74 @@ Shape shape_arg(const Napi::CallbackInfo& info, size_t i, const char* op) {
 // --- pointwise ---
 
 Napi::Value Relu(const Napi::CallbackInfo& info) {
-  Tensor* x = input(info, 0, "relu", "x");
+  const char* op = "relu";
+  Tensor* x = input(info, 0, op, "x");
+  const Device dev = x->device();
   Tensor* y;
-  Napi::Object out = make(info, x->shape(), &y);
-  relu(x->f32(), y->f32(), x->numel());
+  Napi::Object out = make(info, dev, x->shape(), &y);
+  ANN_DISPATCH(dev, op, relu, x->f32(), y->f32(), x->numel());
   return out;
 }
 
 Napi::Value ReluBackward(const Napi::CallbackInfo& info) {
   const char* op = "reluBackward";
   auto [dy, y] = same_shape_inputs(info, op, "dy", "y");
+  const Device dev = dy->device();
   Tensor* dx;
-  Napi::Object out = make(info, dy->shape(), &dx);
-  relu_backward(dy->f32(), y->f32(), dx->f32(), dy->numel());
+  Napi::Object out = make(info, dev, dy->shape(), &dx);
+  ANN_DISPATCH(dev, op, relu_backward, dy->f32(), y->f32(), dx->f32(), dy->numel());
   return out;
 }
 
 Napi::Value Scale(const Napi::CallbackInfo& info) {
-  Tensor* x = input(info, 0, "scale", "x");
-  const double alpha = number_arg(info, 1, "scale", "alpha");
+  const char* op = "scale";
+  Tensor* x = input(info, 0, op, "x");
+  const Device dev = x->device();
+  const double alpha = number_arg(info, 1, op, "alpha");
   Tensor* y;
-  Napi::Object out = make(info, x->shape(), &y);
-  affine(x->f32(), static_cast<float>(alpha), 0.f, y->f32(), x->numel());
+  Napi::Object out = make(info, dev, x->shape(), &y);
+  ANN_DISPATCH(dev, op, affine, x->f32(), static_cast<float>(alpha), 0.f, y->f32(), x->numel());
   return out;
 }
 
 Napi::Value Affine(const Napi::CallbackInfo& info) {
-  Tensor* x = input(info, 0, "affine", "x");
-  const double alpha = number_arg(info, 1, "affine", "alpha");
-  const double beta = number_arg(info, 2, "affine", "beta");
+  const char* op = "affine";
+  Tensor* x = input(info, 0, op, "x");
+  const Device dev = x->device();
+  const double alpha = number_arg(info, 1, op, "alpha");
+  const double beta = number_arg(info, 2, op, "beta");
   Tensor* y;
-  Napi::Object out = make(info, x->shape(), &y);
-  affine(x->f32(), static_cast<float>(alpha), static_cast<float>(beta), y->f32(), x->numel());
+  Napi::Object out = make(info, dev, x->shape(), &y);
+  ANN_DISPATCH(dev, op, affine, x->f32(), static_cast<float>(alpha), static_cast<float>(beta), y->f32(),
+               x->numel());
   return out;
 }
 
 Napi::Value Neg(const Napi::CallbackInfo& info) {
-  Tensor* x = input(info, 0, "neg", "x");
+  const char* op = "neg";
+  Tensor* x = input(info, 0, op, "x");
+  const Device dev = x->device();
   Tensor* y;
-  Napi::Object out = make(info, x->shape(), &y);
-  affine(x->f32(), -1.f, 0.f, y->f32(), x->numel());
+  Napi::Object out = make(info, dev, x->shape(), &y);
+  ANN_DISPATCH(dev, op, affine, x->f32(), -1.f, 0.f, y->f32(), x->numel());
   return out;
 }
 
 Napi::Value AddInPlace(const Napi::CallbackInfo& info) {
   const char* op = "addInPlace";
   auto [dst, src] = same_shape_inputs(info, op, "dst", "src");
+  const Device dev = dst->device();
   double alpha = 1;
   if (info.Length() > 2 && !info[2].IsUndefined()) alpha = number_arg(info, 2, op, "alpha");
-  axpy_inplace(dst->f32(), src->f32(), static_cast<float>(alpha), dst->numel());
+  ANN_DISPATCH(dev, op, axpy_inplace, dst->f32(), src->f32(), static_cast<float>(alpha), dst->numel());
   return info.Env().Undefined();
 }
 
 Napi::Value CopyInto(const Napi::CallbackInfo& info) {
   const char* op = "copyInto";
   auto [dst, src] = same_shape_inputs(info, op, "dst", "src");
-  copy(src->f32(), dst->f32(), dst->numel());
+  const Device dev = dst->device();
+  ANN_DISPATCH(dev, op, copy, src->f32(), dst->f32(), dst->numel());
   return info.Env().Undefined();
 }
 
@@ -118,32 +132,34 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const char* op = names[static_cast<int>(kOp)];
   Tensor* a = input(info, 0, op, "a");
   Tensor* b = input(info, 1, op, "b");
-  expect_cpu(op, {a, b});
+  const Device dev = expect_same_device(op, {a, b});
   Shape shape;
   if (!broadcast_shapes(a->shape(), b->shape(), &shape))
     fail(op, a->describe("a") + " and " + b->describe("b") + " do not broadcast");
   Tensor* y;
-  Napi::Object out = make(info, shape, &y);
-  binary(kOp, a->f32(), a->shape(), b->f32(), b->shape(), y->f32());
+  Napi::Object out = make(info, dev, shape, &y);
+  ANN_DISPATCH(dev, op, binary, kOp, a->f32(), a->shape(), b->f32(), b->shape(), y->f32());
   return out;
 }
 
 Napi::Value BroadcastTo(const Napi::CallbackInfo& info) {
   const char* op = "broadcastTo";
   Tensor* x = input(info, 0, op, "x");
+  const Device dev = x->device();
   Shape shape = shape_arg(info, 1, op);
   Shape joined;
   if (shape.size() < x->shape().size() || !broadcast_shapes(x->shape(), shape, &joined) || joined != shape)
     fail(op, x->describe("x") + " cannot be broadcast to " + shape_str(shape));
   Tensor* y;
-  Napi::Object out = make(info, shape, &y);
-  broadcast_to(x->f32(), x->shape(), shape, y->f32());
+  Napi::Object out = make(info, dev, shape, &y);
+  ANN_DISPATCH(dev, op, broadcast_to, x->f32(), x->shape(), shape, y->f32());
   return out;
 }
 
 Napi::Value SumTo(const Napi::CallbackInfo& info) {
   const char* op = "sumTo";
   Tensor* x = input(info, 0, op, "x");
+  const Device dev = x->device();
   Shape shape = shape_arg(info, 1, op);
   const Shape& xs = x->shape();
   Shape joined;
@@ -155,8 +171,8 @@ Napi::Value SumTo(const Napi::CallbackInfo& info) {
   std::vector<bool> reduce(xs.size());
   for (size_t d = 0; d < xs.size(); ++d) reduce[d] = d < lead || (shape[d - lead] == 1 && xs[d] != 1);
   Tensor* y;
-  Napi::Object out = make(info, shape, &y);
-  reduce_sum(x->f32(), xs, reduce, 1.0, y->f32());
+  Napi::Object out = make(info, dev, shape, &y);
+  ANN_DISPATCH(dev, op, reduce_sum, x->f32(), xs, reduce, 1.0, y->f32());
   return out;
 }
 
@@ -164,6 +180,7 @@ Napi::Value SumTo(const Napi::CallbackInfo& info) {
 
 Napi::Value Reduce(const Napi::CallbackInfo& info, const char* op, bool mean) {
   Tensor* x = input(info, 0, op, "x");
+  const Device dev = x->device();
   Napi::Object o = options_arg(info, 1, op, {"axes", "keepdim"});
   const Shape& xs = x->shape();
   const int R = static_cast<int>(xs.size());
@@ -194,8 +211,9 @@ Napi::Value Reduce(const Napi::CallbackInfo& info, const char* op, bool mean) {
     }
   }
   Tensor* y;
-  Napi::Object out = make(info, shape, &y);
-  reduce_sum(x->f32(), xs, reduce, mean ? 1.0 / static_cast<double>(count) : 1.0, y->f32());
+  Napi::Object out = make(info, dev, shape, &y);
+  ANN_DISPATCH(dev, op, reduce_sum, x->f32(), xs, reduce, mean ? 1.0 / static_cast<double>(count) : 1.0,
+               y->f32());
   return out;
 }
 
@@ -213,6 +231,7 @@ void channel_shape(const char* op, const Tensor* x, const char* name) {
 Napi::Value Dropout2d(const Napi::CallbackInfo& info) {
   const char* op = "dropout2d";
   Tensor* x = input(info, 0, op, "x");
+  const Device dev = x->device();
   channel_shape(op, x, "x");
   Napi::Object o = options_arg(info, 1, op, {"p", "training", "seed"});
   Napi::Value pv = o.Get("p");
@@ -230,17 +249,17 @@ Napi::Value Dropout2d(const Napi::CallbackInfo& info) {
   const int64_t channels = x->shape()[0] * x->shape()[1];
   const int64_t inner = x->numel() / channels;
   Tensor* mask;
-  Napi::Object mask_obj = make(info, {x->shape()[0], x->shape()[1]}, &mask);
+  Napi::Object mask_obj = make(info, dev, {x->shape()[0], x->shape()[1]}, &mask);
   if (training)
-    dropout_mask(static_cast<uint64_t>(seed), p, channels, mask->f32());
+    ANN_DISPATCH(dev, op, dropout_mask, static_cast<uint64_t>(seed), p, channels, mask->f32());
   else
-    fill(mask->f32(), 1.f, channels);
+    ANN_DISPATCH(dev, op, fill, mask->f32(), 1.f, channels);
   Tensor* y;
-  Napi::Object y_obj = make(info, x->shape(), &y);
+  Napi::Object y_obj = make(info, dev, x->shape(), &y);
   if (training)
-    channel_scale(x->f32(), mask->f32(), channels, inner, y->f32());
+    ANN_DISPATCH(dev, op, channel_scale, x->f32(), mask->f32(), channels, inner, y->f32());
   else
-    copy(x->f32(), y->f32(), x->numel());
+    ANN_DISPATCH(dev, op, copy, x->f32(), y->f32(), x->numel());
   return make_result(info.Env(), {{"y", y_obj}, {"mask", mask_obj}});
 }
 
@@ -249,12 +268,12 @@ Napi::Value Dropout2dBackward(const Napi::CallbackInfo& info) {
   Tensor* dy = input(info, 0, op, "dy");
   channel_shape(op, dy, "dy");
   Tensor* mask = input(info, 1, op, "mask");
-  expect_cpu(op, {dy, mask});
+  const Device dev = expect_same_device(op, {dy, mask});
   expect_shape(op, "mask", mask, {dy->shape()[0], dy->shape()[1]});
   const int64_t channels = mask->numel();
   Tensor* dx;
-  Napi::Object out = make(info, dy->shape(), &dx);
-  channel_scale(dy->f32(), mask->f32(), channels, dy->numel() / channels, dx->f32());
+  Napi::Object out = make(info, dev, dy->shape(), &dx);
+  ANN_DISPATCH(dev, op, channel_scale, dy->f32(), mask->f32(), channels, dy->numel() / channels, dx->f32());
   return out;
 }
 

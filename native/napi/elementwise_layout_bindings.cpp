@@ -4,6 +4,7 @@
 
 #include "ann/elementwise.h"
 #include "args.h"
+#include "dispatch.h"
 #include "registry.h"
 
 namespace ann::napi {
@@ -23,7 +24,6 @@ void check_rank(const char* op, const Tensor* t, const std::string& name, size_t
 Tensor* input(const Napi::CallbackInfo& info, size_t i, const char* op, const char* name, size_t min_rank) {
   Tensor* t = tensor_arg(info, i, op, name);
   check_rank(op, t, name, min_rank);
-  expect_cpu(op, {t});
   return t;
 }
 
@@ -57,6 +57,7 @@ void outer_inner(const Shape& s, int64_t axis, int64_t* outer, int64_t* inner) {
 Napi::Value Permute(const Napi::CallbackInfo& info) {
   const char* op = "permute";
   Tensor* x = input(info, 0, op, "x", 0);
+  const Device dev = x->device();
   const Shape& xs = x->shape();
   const int R = static_cast<int>(xs.size());
   std::vector<int64_t> raw = int_list_arg(info, 1, op, "dims");
@@ -77,8 +78,8 @@ Napi::Value Permute(const Napi::CallbackInfo& info) {
     shape[i] = xs[d];
   }
   Napi::Object out;
-  Tensor* y = Tensor::Make(info.Env(), shape, DType::F32, &out);
-  permute(x->f32(), xs, dims, y->f32());
+  Tensor* y = Tensor::Make(info.Env(), dev, shape, DType::F32, &out);
+  ANN_DISPATCH(dev, op, permute, x->f32(), xs, dims, y->f32());
   return out;
 }
 
@@ -91,9 +92,10 @@ Napi::Value Cat(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < arr.Length(); ++i) {
     Tensor* t = list_entry(arr.Get(i), op, "tensors[" + std::to_string(i) + "]");
     check_rank(op, t, "tensors[" + std::to_string(i) + "]", 1);
-    expect_cpu(op, {t});
+    if (i > 0) expect_same_device(op, {ts[0], t});
     ts.push_back(t);
   }
+  const Device dev = ts[0]->device();
   const int64_t axis = axis_arg(info, 1, op, ts[0], "tensors[0]");
   Shape shape = ts[0]->shape();
   shape[axis] = 0;
@@ -107,14 +109,14 @@ Napi::Value Cat(const Napi::CallbackInfo& info) {
     shape[axis] += s[axis];
   }
   Napi::Object out;
-  Tensor* y = Tensor::Make(info.Env(), shape, DType::F32, &out);
+  Tensor* y = Tensor::Make(info.Env(), dev, shape, DType::F32, &out);
   int64_t outer, inner;
   outer_inner(shape, axis, &outer, &inner);
   const int64_t ld = shape[axis] * inner;
   int64_t at = 0;
   for (Tensor* t : ts) {
     const int64_t cols = t->shape()[axis] * inner;
-    copy2d(t->f32(), cols, y->f32() + at, ld, outer, cols);
+    ANN_DISPATCH(dev, op, copy2d, t->f32(), cols, y->f32() + at, ld, outer, cols);
     at += cols;
   }
   return out;
@@ -123,6 +125,7 @@ Napi::Value Cat(const Napi::CallbackInfo& info) {
 Napi::Value Split(const Napi::CallbackInfo& info) {
   const char* op = "split";
   Tensor* x = input(info, 0, op, "x", 1);
+  const Device dev = x->device();
   const int64_t axis = axis_arg(info, 1, op, x, "x");
   std::vector<int64_t> sizes = int_list_arg(info, 2, op, "sizes");
   if (sizes.empty()) fail(op, "argument 'sizes' is empty");
@@ -145,9 +148,9 @@ Napi::Value Split(const Napi::CallbackInfo& info) {
     Shape s = xs;
     s[axis] = sizes[i];
     Napi::Object out;
-    Tensor* y = Tensor::Make(info.Env(), s, DType::F32, &out);
+    Tensor* y = Tensor::Make(info.Env(), dev, s, DType::F32, &out);
     const int64_t cols = sizes[i] * inner;
-    copy2d(x->f32() + at, ld, y->f32(), cols, outer, cols);
+    ANN_DISPATCH(dev, op, copy2d, x->f32() + at, ld, y->f32(), cols, outer, cols);
     at += cols;
     result.Set(static_cast<uint32_t>(i), out);
   }
@@ -157,6 +160,7 @@ Napi::Value Split(const Napi::CallbackInfo& info) {
 Napi::Value Narrow(const Napi::CallbackInfo& info) {
   const char* op = "narrow";
   Tensor* x = input(info, 0, op, "x", 1);
+  const Device dev = x->device();
   const int64_t axis = axis_arg(info, 1, op, x, "x");
   const Shape& xs = x->shape();
   int64_t start = int_arg(info, 2, op, "start");
@@ -171,8 +175,9 @@ Napi::Value Narrow(const Napi::CallbackInfo& info) {
   int64_t outer, inner;
   outer_inner(xs, axis, &outer, &inner);
   Napi::Object out;
-  Tensor* y = Tensor::Make(info.Env(), s, DType::F32, &out);
-  copy2d(x->f32() + start * inner, xs[axis] * inner, y->f32(), length * inner, outer, length * inner);
+  Tensor* y = Tensor::Make(info.Env(), dev, s, DType::F32, &out);
+  ANN_DISPATCH(dev, op, copy2d, x->f32() + start * inner, xs[axis] * inner, y->f32(), length * inner, outer,
+               length * inner);
   return out;
 }
 
@@ -180,6 +185,7 @@ Napi::Value Narrow(const Napi::CallbackInfo& info) {
 Napi::Value NarrowBackward(const Napi::CallbackInfo& info) {
   const char* op = "narrowBackward";
   Tensor* dy = input(info, 0, op, "dy", 1);
+  const Device dev = dy->device();
   const int64_t axis = axis_arg(info, 1, op, dy, "dy");
   int64_t start = int_arg(info, 2, op, "start");
   const int64_t size = int_arg(info, 3, op, "size");
@@ -193,9 +199,10 @@ Napi::Value NarrowBackward(const Napi::CallbackInfo& info) {
   int64_t outer, inner;
   outer_inner(ds, axis, &outer, &inner);
   Napi::Object out;
-  Tensor* dx = Tensor::Make(info.Env(), s, DType::F32, &out);
-  fill(dx->f32(), 0.f, dx->numel());
-  copy2d(dy->f32(), ds[axis] * inner, dx->f32() + start * inner, size * inner, outer, ds[axis] * inner);
+  Tensor* dx = Tensor::Make(info.Env(), dev, s, DType::F32, &out);
+  ANN_DISPATCH(dev, op, fill, dx->f32(), 0.f, dx->numel());
+  ANN_DISPATCH(dev, op, copy2d, dy->f32(), ds[axis] * inner, dx->f32() + start * inner, size * inner, outer,
+               ds[axis] * inner);
   return out;
 }
 
@@ -203,7 +210,7 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const char* op = "matmul";
   Tensor* a = input(info, 0, op, "a", 2);
   Tensor* b = input(info, 1, op, "b", 2);
-  expect_cpu(op, {a, b});
+  const Device dev = expect_same_device(op, {a, b});
   Napi::Object o = options_arg(info, 2, op, {"transA", "transB"});
   const bool ta = bool_option(o, "transA", false, op), tb = bool_option(o, "transB", false, op);
   const Shape &as = a->shape(), &bs = b->shape();
@@ -224,8 +231,8 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   shape.push_back(M);
   shape.push_back(N);
   Napi::Object out;
-  Tensor* y = Tensor::Make(info.Env(), shape, DType::F32, &out);
-  matmul(a->f32(), b->f32(), y->f32(), batch, a_shared, b_shared, M, N, Ka, ta, tb);
+  Tensor* y = Tensor::Make(info.Env(), dev, shape, DType::F32, &out);
+  ANN_DISPATCH(dev, op, matmul, a->f32(), b->f32(), y->f32(), batch, a_shared, b_shared, M, N, Ka, ta, tb);
   return out;
 }
 

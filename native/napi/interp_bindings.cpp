@@ -3,6 +3,7 @@
 
 #include "ann/interp.h"
 #include "args.h"
+#include "dispatch.h"
 #include "registry.h"
 
 namespace ann::napi {
@@ -55,14 +56,15 @@ Napi::Value InterpolateBilinear(const Napi::CallbackInfo& info) {
   check_side(op, "size[1]", size.second);
   const bool ac = bool_option(o, "alignCorners", false, op);
   const auto scale = scale_option(o, op);
-  expect_cpu(op, {x});
+  const Device dev = expect_same_device(op, {x});
   const Shape& xs = x->shape();
   const Shape ys = {xs[0], xs[1], size.first, size.second};
   check_total(op, ys);
   Napi::Object out;
-  JsTensor* y = JsTensor::Make(info.Env(), ys, DType::F32, &out);
-  interpolate_bilinear_forward({xs[0] * xs[1], xs[2], xs[3], ys[2], ys[3], ac, scale.first, scale.second},
-                               x->f32(), y->f32());
+  JsTensor* y = JsTensor::Make(info.Env(), dev, ys, DType::F32, &out);
+  ANN_DISPATCH(dev, op, interpolate_bilinear_forward,
+               {xs[0] * xs[1], xs[2], xs[3], ys[2], ys[3], ac, scale.first, scale.second}, x->f32(),
+               y->f32());
   return out;
 }
 
@@ -75,7 +77,7 @@ Napi::Value InterpolateBilinearBackward(const Napi::CallbackInfo& info) {
   Shape in = int_list_option(o, "inputShape", {}, op);
   const bool ac = bool_option(o, "alignCorners", false, op);
   const auto scale = scale_option(o, op);
-  expect_cpu(op, {dy});
+  const Device dev = expect_same_device(op, {dy});
   const Shape& ds = dy->shape();
   if (in.size() != 4) fail(op, "option 'inputShape' must have 4 entries [B, C, H, W], got " + shape_str(in));
   if (in[0] != ds[0] || in[1] != ds[1])
@@ -85,9 +87,10 @@ Napi::Value InterpolateBilinearBackward(const Napi::CallbackInfo& info) {
   check_side(op, "inputShape[3]", in[3]);
   check_total(op, in);
   Napi::Object out;
-  JsTensor* dx = JsTensor::Make(info.Env(), in, DType::F32, &out);
-  interpolate_bilinear_backward({in[0] * in[1], in[2], in[3], ds[2], ds[3], ac, scale.first, scale.second},
-                                dy->f32(), dx->f32());
+  JsTensor* dx = JsTensor::Make(info.Env(), dev, in, DType::F32, &out);
+  ANN_DISPATCH(dev, op, interpolate_bilinear_backward,
+               {in[0] * in[1], in[2], in[3], ds[2], ds[3], ac, scale.first, scale.second}, dy->f32(),
+               dx->f32());
   return out;
 }
 

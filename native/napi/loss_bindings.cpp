@@ -4,6 +4,7 @@
 
 #include "ann/loss.h"
 #include "args.h"
+#include "dispatch.h"
 #include "registry.h"
 
 namespace ann::napi {
@@ -38,11 +39,11 @@ AxisView axis_view(const char* op, const JsTensor* x, const Napi::Object& o) {
 Napi::Value SoftmaxImpl(const Napi::CallbackInfo& info, const char* op, bool log) {
   JsTensor* x = tensor_arg(info, 0, op, "x");
   Napi::Object o = options_arg(info, 1, op, {"axis"});
-  expect_cpu(op, {x});
+  const Device dev = expect_same_device(op, {x});
   const AxisView v = axis_view(op, x, o);
   Napi::Object out;
-  JsTensor* y = JsTensor::Make(info.Env(), x->shape(), DType::F32, &out);
-  softmax_forward(x->f32(), y->f32(), v.outer, v.n, v.inner, log);
+  JsTensor* y = JsTensor::Make(info.Env(), dev, x->shape(), DType::F32, &out);
+  ANN_DISPATCH(dev, op, softmax_forward, x->f32(), y->f32(), v.outer, v.n, v.inner, log);
   return out;
 }
 
@@ -50,13 +51,13 @@ Napi::Value SoftmaxBackwardImpl(const Napi::CallbackInfo& info, const char* op, 
   JsTensor* dy = tensor_arg(info, 0, op, "dy");
   JsTensor* y = tensor_arg(info, 1, op, "y");
   Napi::Object o = options_arg(info, 2, op, {"axis"});
-  expect_cpu(op, {dy, y});
+  const Device dev = expect_same_device(op, {dy, y});
   if (dy->shape() != y->shape())
     fail(op, dy->describe("dy") + " does not match the shape of " + y->describe("y"));
   const AxisView v = axis_view(op, y, o);
   Napi::Object out;
-  JsTensor* dx = JsTensor::Make(info.Env(), y->shape(), DType::F32, &out);
-  softmax_backward(dy->f32(), y->f32(), dx->f32(), v.outer, v.n, v.inner, log);
+  JsTensor* dx = JsTensor::Make(info.Env(), dev, y->shape(), DType::F32, &out);
+  ANN_DISPATCH(dev, op, softmax_backward, dy->f32(), y->f32(), dx->f32(), v.outer, v.n, v.inner, log);
   return out;
 }
 
@@ -74,15 +75,15 @@ Napi::Value Argmax(const Napi::CallbackInfo& info) {
   const char* op = "argmax";
   JsTensor* x = tensor_arg(info, 0, op, "x");
   Napi::Object o = options_arg(info, 1, op, {"axis"});
-  expect_cpu(op, {x});
+  const Device dev = expect_same_device(op, {x});
   const AxisView v = axis_view(op, x, o);
   if (v.n > 2147483647) fail(op, "axis of size " + std::to_string(v.n) + " does not fit int32 indices");
   Shape ys;
   for (size_t i = 0; i < x->shape().size(); ++i)
     if (static_cast<int64_t>(i) != v.axis) ys.push_back(x->shape()[i]);
   Napi::Object out;
-  JsTensor* y = JsTensor::Make(info.Env(), ys, DType::I32, &out);
-  argmax(x->f32(), y->i32(), v.outer, v.n, v.inner);
+  JsTensor* y = JsTensor::Make(info.Env(), dev, ys, DType::I32, &out);
+  ANN_DISPATCH(dev, op, argmax, x->f32(), y->i32(), v.outer, v.n, v.inner);
   return out;
 }
 
@@ -115,12 +116,14 @@ CrossEntropyShape ce_shape(const char* op, const JsTensor* logits, const JsTenso
   return s;
 }
 
+// Runs on the target's device; only the position found (and its label, for the message) come back.
 void check_targets(const char* op, const JsTensor* target, const CrossEntropyShape& s) {
-  const int64_t bad = find_bad_target(target->i32(), target->numel(), s.classes, s.ignore_index);
+  const int64_t bad = ANN_DISPATCH(target->device(), op, find_bad_target, target->i32(), target->numel(),
+                                   s.classes, s.ignore_index);
   if (bad >= 0)
-    fail(op, "target" + index_str(target->shape(), bad) + " = " + std::to_string(target->i32()[bad]) +
-                 " is not a class in [0, " + std::to_string(s.classes) + ") nor ignoreIndex (" +
-                 std::to_string(s.ignore_index) + ")");
+    fail(op, "target" + index_str(target->shape(), bad) + " = " +
+                 std::to_string(target->value_at<int32_t>(bad)) + " is not a class in [0, " +
+                 std::to_string(s.classes) + ") nor ignoreIndex (" + std::to_string(s.ignore_index) + ")");
 }
 
 const float* weight_option(const char* op, const Napi::Object& o, const JsTensor* logits, int64_t classes) {
@@ -133,7 +136,7 @@ const float* weight_option(const char* op, const Napi::Object& o, const JsTensor
   if (w->shape() != Shape{classes})
     fail(op, w->describe("weight") + " does not match the " + std::to_string(classes) + " classes of " +
                  logits->describe("logits"));
-  expect_cpu(op, {logits, w});
+  expect_same_device(op, {logits, w});
   return w->f32();
 }
 
@@ -146,9 +149,8 @@ Reduction reduction_option(const char* op, const Napi::Object& o) {
 }
 
 // A scalar upstream gradient: shape [] or [1].
-float scalar_grad(const char* op, const JsTensor* dloss) {
+void expect_scalar_grad(const char* op, const JsTensor* dloss) {
   if (dloss->numel() != 1) fail(op, dloss->describe("dloss") + ": expected one value (shape [] or [1])");
-  return dloss->f32()[0];
 }
 
 struct CeArgs {
@@ -156,6 +158,7 @@ struct CeArgs {
   JsTensor* target;
   CrossEntropyShape s;
   const float* weight;
+  Device device;
 };
 
 // (logits, target, options) starting at argument `first`, all checked, labels included.
@@ -166,8 +169,8 @@ CeArgs ce_args(const Napi::CallbackInfo& info, size_t first, const char* op, int
   a.logits = tensor_arg(info, first, op, "logits");
   a.target = tensor_arg(info, first + 1, op, "target", DType::I32);
   *opts = options_arg(info, first + 2, op, names);
-  expect_cpu(op, {a.logits, a.target});
-  for (const JsTensor* t : others) expect_cpu(op, {a.logits, t});
+  a.device = expect_same_device(op, {a.logits, a.target});
+  for (const JsTensor* t : others) expect_same_device(op, {a.logits, t});
   a.s = ce_shape(op, a.logits, a.target, int_option(*opts, "ignoreIndex", dflt_ignore, op));
   a.weight = weight_option(op, *opts, a.logits, a.s.classes);
   check_targets(op, a.target, a.s);
@@ -184,9 +187,10 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   Napi::Object o;
   CeArgs a = ce_args(info, 0, op, -100, {"weight", "ignoreIndex", "reduction"}, &o, {});
   const Reduction r = reduction_option(op, o);
+  const Device dev = a.device;
   Napi::Object loss;
-  JsTensor* l = JsTensor::Make(info.Env(), loss_shape(r, a.target), DType::F32, &loss);
-  cross_entropy_forward(a.s, a.logits->f32(), a.target->i32(), a.weight, r, l->f32());
+  JsTensor* l = JsTensor::Make(info.Env(), dev, loss_shape(r, a.target), DType::F32, &loss);
+  ANN_DISPATCH(dev, op, cross_entropy_forward, a.s, a.logits->f32(), a.target->i32(), a.weight, r, l->f32());
   return make_result(info.Env(), {{"loss", loss}});
 }
 
@@ -197,13 +201,15 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   Napi::Object o;
   CeArgs a = ce_args(info, 1, op, -100, {"weight", "ignoreIndex", "reduction"}, &o, {dloss});
   const Reduction r = reduction_option(op, o);
+  const Device dev = a.device;
   if (r == Reduction::None)
     expect_shape(op, "dloss", dloss, a.target->shape());
   else
-    scalar_grad(op, dloss);
+    expect_scalar_grad(op, dloss);
   Napi::Object out;
-  JsTensor* dx = JsTensor::Make(info.Env(), a.logits->shape(), DType::F32, &out);
-  cross_entropy_backward(a.s, dloss->f32(), a.logits->f32(), a.target->i32(), a.weight, r, dx->f32());
+  JsTensor* dx = JsTensor::Make(info.Env(), dev, a.logits->shape(), DType::F32, &out);
+  ANN_DISPATCH(dev, op, cross_entropy_backward, a.s, dloss->f32(), a.logits->f32(), a.target->i32(), a.weight,
+               r, dx->f32());
   return out;
 }
 
@@ -223,11 +229,14 @@ Napi::Value OhemCrossEntropy(const Napi::CallbackInfo& info) {
   Napi::Object o;
   CeArgs a = ce_args(info, 0, op, 255, {"thresh", "minKept", "weight", "ignoreIndex"}, &o, {});
   const OhemOptions h = ohem_options(op, o);
-  const OhemResult res = ohem_cross_entropy_forward(a.s, h, a.logits->f32(), a.target->i32(), a.weight);
+  const Device dev = a.device;
+  const OhemResult res =
+      ANN_DISPATCH(dev, op, ohem_cross_entropy_forward, a.s, h, a.logits->f32(), a.target->i32(), a.weight);
   Napi::Env env = info.Env();
   Napi::Object loss, kept;
-  JsTensor::Make(env, {}, DType::F32, &loss)->f32()[0] = res.loss;
-  JsTensor::Make(env, {}, DType::I32, &kept)->i32()[0] = static_cast<int32_t>(res.kept);
+  const int32_t kept_count = static_cast<int32_t>(res.kept);
+  JsTensor::Make(env, dev, {}, DType::F32, &loss)->copy_in(&res.loss, sizeof res.loss);
+  JsTensor::Make(env, dev, {}, DType::I32, &kept)->copy_in(&kept_count, sizeof kept_count);
   return make_result(env,
                      {{"loss", loss}, {"kept", kept}, {"threshold", Napi::Number::New(env, res.threshold)}});
 }
@@ -240,7 +249,9 @@ Napi::Value OhemCrossEntropyBackward(const Napi::CallbackInfo& info) {
   CeArgs a = ce_args(info, 1, op, 255, {"thresh", "minKept", "weight", "ignoreIndex", "threshold", "kept"},
                      &o, {dloss});
   const OhemOptions h = ohem_options(op, o);
-  const float g = scalar_grad(op, dloss);
+  expect_scalar_grad(op, dloss);
+  const float g = dloss->value_at<float>(0);  // the kernel takes it by value: one copy back
+  const Device dev = a.device;
   // The forward's selection, when given, spares the backward a pass over the logits and the select.
   const bool has_thr = !o.Get("threshold").IsUndefined(), has_kept = !o.Get("kept").IsUndefined();
   if (has_thr != has_kept) fail(op, "options 'threshold' and 'kept' (the forward's result) go together");
@@ -253,8 +264,8 @@ Napi::Value OhemCrossEntropyBackward(const Napi::CallbackInfo& info) {
       if (t->dtype() != DType::I32 || t->numel() != 1)
         fail(op,
              "option 'kept' must be a number or the forward's int32 [] tensor, got " + t->describe("kept"));
-      expect_cpu(op, {a.logits, t});
-      known.kept = t->i32()[0];
+      expect_same_device(op, {a.logits, t});
+      known.kept = t->value_at<int32_t>(0);
     } else {
       known.kept = int_option(o, "kept", 0, op);
     }
@@ -263,9 +274,9 @@ Napi::Value OhemCrossEntropyBackward(const Napi::CallbackInfo& info) {
                    std::to_string(known.kept));
   }
   Napi::Object out;
-  JsTensor* dx = JsTensor::Make(info.Env(), a.logits->shape(), DType::F32, &out);
-  ohem_cross_entropy_backward(a.s, h, g, a.logits->f32(), a.target->i32(), a.weight, dx->f32(),
-                              has_thr ? &known : nullptr);
+  JsTensor* dx = JsTensor::Make(info.Env(), dev, a.logits->shape(), DType::F32, &out);
+  ANN_DISPATCH(dev, op, ohem_cross_entropy_backward, a.s, h, g, a.logits->f32(), a.target->i32(), a.weight,
+               dx->f32(), has_thr ? &known : nullptr);
   return out;
 }
 

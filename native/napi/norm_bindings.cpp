@@ -4,6 +4,7 @@
 
 #include "ann/norm.h"
 #include "args.h"
+#include "dispatch.h"
 #include "registry.h"
 
 namespace ann::napi {
@@ -42,7 +43,7 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   JsTensor* rmean = optional_tensor_arg(info, 3, op, "runningMean");
   JsTensor* rvar = optional_tensor_arg(info, 4, op, "runningVar");
   Napi::Object opts = options_arg(info, 5, op, {"training", "momentum", "eps"});
-  expect_cpu(op, {x, weight, bias, rmean, rvar});
+  const Device dev = expect_same_device(op, {x, weight, bias, rmean, rvar});
   const BatchNormShape s = bn_shape(op, x);
   expect_per_channel(op, "weight", weight, x);
   expect_per_channel(op, "bias", bias, x);
@@ -63,17 +64,17 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
 
   Napi::Env env = info.Env();
   Napi::Object y_obj, mean_obj, invstd_obj;
-  JsTensor* y = JsTensor::Make(env, x->shape(), DType::F32, &y_obj);
-  JsTensor* save_mean = JsTensor::Make(env, {s.channels}, DType::F32, &mean_obj);
-  JsTensor* save_invstd = JsTensor::Make(env, {s.channels}, DType::F32, &invstd_obj);
+  JsTensor* y = JsTensor::Make(env, dev, x->shape(), DType::F32, &y_obj);
+  JsTensor* save_mean = JsTensor::Make(env, dev, {s.channels}, DType::F32, &mean_obj);
+  JsTensor* save_invstd = JsTensor::Make(env, dev, {s.channels}, DType::F32, &invstd_obj);
   const float* w = f32_or_null(weight);
   const float* b = f32_or_null(bias);
   if (training) {
-    batch_norm_forward_train(s, x->f32(), w, b, f32_or_null(rmean), f32_or_null(rvar), momentum, eps,
-                             y->f32(), save_mean->f32(), save_invstd->f32());
+    ANN_DISPATCH(dev, op, batch_norm_forward_train, s, x->f32(), w, b, f32_or_null(rmean), f32_or_null(rvar),
+                 momentum, eps, y->f32(), save_mean->f32(), save_invstd->f32());
   } else {
-    batch_norm_forward_eval(s, x->f32(), w, b, rmean->f32(), rvar->f32(), eps, y->f32(), save_mean->f32(),
-                            save_invstd->f32());
+    ANN_DISPATCH(dev, op, batch_norm_forward_eval, s, x->f32(), w, b, rmean->f32(), rvar->f32(), eps,
+                 y->f32(), save_mean->f32(), save_invstd->f32());
   }
   return make_result(env, {{"y", y_obj}, {"saveMean", mean_obj}, {"saveInvstd", invstd_obj}});
 }
@@ -88,7 +89,7 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
   JsTensor* save_mean = tensor_arg(info, 3, op, "saveMean", DType::F32, 1);
   JsTensor* save_invstd = tensor_arg(info, 4, op, "saveInvstd", DType::F32, 1);
   Napi::Object opts = options_arg(info, 5, op, {"training", "needInput", "needWeight", "needBias"});
-  expect_cpu(op, {dy, x, weight, save_mean, save_invstd});
+  const Device dev = expect_same_device(op, {dy, x, weight, save_mean, save_invstd});
   const BatchNormShape s = bn_shape(op, x);
   expect_shape(op, "dy", dy, x->shape());
   expect_per_channel(op, "weight", weight, x);
@@ -101,11 +102,11 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
 
   Napi::Env env = info.Env();
   Napi::Object dx_obj, dw_obj, db_obj;
-  JsTensor* dx = optional_output(need_input, env, x->shape(), &dx_obj);
-  JsTensor* dw = optional_output(need_weight, env, {s.channels}, &dw_obj);
-  JsTensor* db = optional_output(need_bias, env, {s.channels}, &db_obj);
-  batch_norm_backward(s, dy->f32(), x->f32(), f32_or_null(weight), save_mean->f32(), save_invstd->f32(),
-                      training, f32_or_null(dx), f32_or_null(dw), f32_or_null(db));
+  JsTensor* dx = optional_output(need_input, env, dev, x->shape(), &dx_obj);
+  JsTensor* dw = optional_output(need_weight, env, dev, {s.channels}, &dw_obj);
+  JsTensor* db = optional_output(need_bias, env, dev, {s.channels}, &db_obj);
+  ANN_DISPATCH(dev, op, batch_norm_backward, s, dy->f32(), x->f32(), f32_or_null(weight), save_mean->f32(),
+               save_invstd->f32(), training, f32_or_null(dx), f32_or_null(dw), f32_or_null(db));
   return make_result(env, {{"dx", dx_obj}, {"dweight", dw_obj}, {"dbias", db_obj}});
 }
 

@@ -4,6 +4,7 @@
 
 #include "ann/optim.h"
 #include "args.h"
+#include "dispatch.h"
 #include "registry.h"
 
 namespace ann::napi {
@@ -23,7 +24,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   JsTensor* param = tensor_arg(info, 0, op, "param");
   JsTensor* grad = tensor_arg(info, 1, op, "grad");
   JsTensor* buf = optional_tensor_arg(info, 2, op, "momentumBuffer");
-  expect_cpu(op, {param, grad, buf});
+  const Device dev = expect_same_device(op, {param, grad, buf});
   expect_shape(op, "grad", grad, param->shape());
   Napi::Object o =
       options_arg(info, 3, op, {"lr", "momentum", "dampening", "weightDecay", "nesterov", "firstStep"});
@@ -46,7 +47,8 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
       fail(op, "option 'firstStep' is required with momentum (true on a parameter's first step)");
     s.first_step = bool_option(o, "firstStep", false, op);
   }
-  sgd_step(param->f32(), grad->f32(), s.momentum != 0 ? buf->f32() : nullptr, param->numel(), s);
+  ANN_DISPATCH(dev, op, sgd_step, param->f32(), grad->f32(), s.momentum != 0 ? buf->f32() : nullptr,
+               param->numel(), s);
   return info.Env().Undefined();
 }
 

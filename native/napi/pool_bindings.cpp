@@ -5,6 +5,8 @@
 
 #include "ann/pool.h"
 #include "args.h"
+#include "device.h"
+#include "dispatch.h"
 #include "registry.h"
 
 namespace ann::napi {
@@ -44,13 +46,12 @@ void check_plane(const char* op, const JsTensor* x) {
     fail(op, x->describe("x") + ": H*W exceeds the int32 index range");
 }
 
+// Runs on the tensor's device; only the position found (and its value, for the message) come back.
 void check_indices(const char* op, const char* name, const JsTensor* t, int64_t hw, const Shape& plane) {
-  const int32_t* p = t->i32();
-  const int64_t n = t->numel();
-  for (int64_t i = 0; i < n; ++i)
-    if (p[i] < 0 || p[i] >= hw)
-      fail(op, t->describe(name) + " holds " + str(p[i]) + " at flat position " + str(i) + ", outside [0, " +
-                   str(hw) + ") for planes " + shape_str(plane));
+  const int64_t i = ANN_DISPATCH(t->device(), op, find_bad_index, t->i32(), t->numel(), hw);
+  if (i >= 0)
+    fail(op, t->describe(name) + " holds " + str(t->value_at<int32_t>(i)) + " at flat position " + str(i) +
+                 ", outside [0, " + str(hw) + ") for planes " + shape_str(plane));
 }
 
 // ----- max pool 2d -----
@@ -69,7 +70,7 @@ std::pair<int64_t, int64_t> positive_pair(const Napi::Object& o, const char* key
 Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
   const char* op = "maxPool2d";
   JsTensor* x = tensor_arg(info, 0, op, "x", DType::F32, 4);
-  expect_cpu(op, {x});
+  const Device dev = expect_same_device(op, {x});
   check_plane(op, x);
   Napi::Object o = options_arg(info, 1, op, {"kernelSize", "stride", "padding", "dilation", "ceilMode"});
   if (o.Get("kernelSize").IsUndefined()) fail(op, "option 'kernelSize' is required");
@@ -93,9 +94,10 @@ Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {
                           pad.second, d.first,  d.second, ceil_mode};
   Napi::Env env = info.Env();
   Napi::Object yo, io;
-  JsTensor* y = JsTensor::Make(env, {xs[0], xs[1], oh, ow}, DType::F32, &yo);
-  JsTensor* idx = JsTensor::Make(env, {xs[0], xs[1], oh, ow}, DType::I32, &io);
-  max_pool2d_forward(x->f32(), y->f32(), idx->i32(), xs[0] * xs[1], xs[2], xs[3], oh, ow, p);
+  JsTensor* y = JsTensor::Make(env, dev, {xs[0], xs[1], oh, ow}, DType::F32, &yo);
+  JsTensor* idx = JsTensor::Make(env, dev, {xs[0], xs[1], oh, ow}, DType::I32, &io);
+  ANN_DISPATCH(dev, op, max_pool2d_forward, x->f32(), y->f32(), idx->i32(), xs[0] * xs[1], xs[2], xs[3], oh,
+               ow, p);
   return make_result(env, {{"y", yo}, {"indices", io}});
 }
 
@@ -104,7 +106,7 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   const char* op = "maxPool2dBackward";
   JsTensor* dy = tensor_arg(info, 0, op, "dy", DType::F32, 4);
   JsTensor* idx = tensor_arg(info, 1, op, "indices", DType::I32, 4);
-  expect_cpu(op, {dy, idx});
+  const Device dev = expect_same_device(op, {dy, idx});
   const Shape in = checked_input_shape(op, int_list_arg(info, 2, op, "inputShape"));
   expect_shape(op, "indices", idx, dy->shape());
   const Shape& gs = dy->shape();
@@ -112,8 +114,9 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
     fail(op, dy->describe("dy") + " does not match inputShape " + shape_str(in) + " in batch and channels");
   check_indices(op, "indices", idx, in[2] * in[3], {in[2], in[3]});
   Napi::Object out;
-  JsTensor* dx = JsTensor::Make(info.Env(), in, DType::F32, &out);
-  max_pool2d_backward(dy->f32(), idx->i32(), dx->f32(), in[0] * in[1], in[2], in[3], gs[2], gs[3]);
+  JsTensor* dx = JsTensor::Make(info.Env(), dev, in, DType::F32, &out);
+  ANN_DISPATCH(dev, op, max_pool2d_backward, dy->f32(), idx->i32(), dx->f32(), in[0] * in[1], in[2], in[3],
+               gs[2], gs[3]);
   return out;
 }
 
@@ -138,7 +141,7 @@ bool max_mode_option(const Napi::Object& o, const char* op) {
 Napi::Value PyramidPool(const Napi::CallbackInfo& info) {
   const char* op = "pyramidPool";
   JsTensor* x = tensor_arg(info, 0, op, "x", DType::F32, 4);
-  expect_cpu(op, {x});
+  const Device dev = expect_same_device(op, {x});
   check_plane(op, x);
   Napi::Object o = options_arg(info, 1, op, {"sizes", "mode"});
   const std::vector<int64_t> sizes = sizes_option(o, op);
@@ -149,10 +152,10 @@ Napi::Value PyramidPool(const Napi::CallbackInfo& info) {
     fail(op, x->describe("x") + " with " + str(S) + " anchors per plane gives too large an output");
   Napi::Env env = info.Env();
   Napi::Object yo, io;
-  JsTensor* y = JsTensor::Make(env, {xs[0], xs[1], S}, DType::F32, &yo);
-  JsTensor* idx = optional_output(max_mode, env, {xs[0], xs[1], S}, &io, DType::I32);
-  pyramid_pool_forward(x->f32(), y->f32(), idx ? idx->i32() : nullptr, xs[0] * xs[1], xs[2], xs[3], sizes,
-                       max_mode);
+  JsTensor* y = JsTensor::Make(env, dev, {xs[0], xs[1], S}, DType::F32, &yo);
+  JsTensor* idx = optional_output(max_mode, env, dev, {xs[0], xs[1], S}, &io, DType::I32);
+  ANN_DISPATCH(dev, op, pyramid_pool_forward, x->f32(), y->f32(), idx ? idx->i32() : nullptr, xs[0] * xs[1],
+               xs[2], xs[3], sizes, max_mode);
   if (!max_mode) return make_result(env, {{"y", yo}});
   return make_result(env, {{"y", yo}, {"indices", io}});
 }
@@ -163,7 +166,7 @@ Napi::Value PyramidPoolBackward(const Napi::CallbackInfo& info) {
   JsTensor* dy = tensor_arg(info, 0, op, "dy", DType::F32, 3);
   Napi::Object o = options_arg(info, 1, op, {"inputShape", "sizes", "mode", "indices"});
   JsTensor* idx = tensor_option(o, "indices", op, DType::I32, 3);
-  expect_cpu(op, {dy, idx});
+  const Device dev = expect_same_device(op, {dy, idx});
   if (o.Get("inputShape").IsUndefined()) fail(op, "option 'inputShape' is required");
   const Shape in = checked_input_shape(op, int_list_option(o, "inputShape", {}, op));
   const std::vector<int64_t> sizes = sizes_option(o, op);
@@ -178,19 +181,22 @@ Napi::Value PyramidPoolBackward(const Napi::CallbackInfo& info) {
     check_indices(op, "indices", idx, in[2] * in[3], {in[2], in[3]});
   }
   Napi::Object out;
-  JsTensor* dx = JsTensor::Make(info.Env(), in, DType::F32, &out);
-  pyramid_pool_backward(dy->f32(), idx ? idx->i32() : nullptr, dx->f32(), in[0] * in[1], in[2], in[3], sizes,
-                        max_mode);
+  JsTensor* dx = JsTensor::Make(info.Env(), dev, in, DType::F32, &out);
+  ANN_DISPATCH(dev, op, pyramid_pool_backward, dy->f32(), idx ? idx->i32() : nullptr, dx->f32(),
+               in[0] * in[1], in[2], in[3], sizes, max_mode);
   return out;
 }
 
 // ----- sampling and gathering -----
 
-// samplePositions({height, width, sizes | n, mode = 'pyramid' | 'plain', seed = 0, batch = 1}) -> int32
-// [batch, S]
+// samplePositions({height, width, sizes | n, mode = 'pyramid' | 'plain', seed = 0, batch = 1,
+// device = 'cpu'}) -> int32 [batch, S]
 Napi::Value SamplePositions(const Napi::CallbackInfo& info) {
   const char* op = "samplePositions";
-  Napi::Object o = options_arg(info, 0, op, {"height", "width", "sizes", "n", "mode", "seed", "batch"});
+  Napi::Object o =
+      options_arg(info, 0, op, {"height", "width", "sizes", "n", "mode", "seed", "batch", "device"});
+  const Device dev = parse_device(string_option(o, "device", "cpu", op), op);
+  require_device(dev, op);
   const int64_t h = int_option(o, "height", -1, op), w = int_option(o, "width", -1, op);
   if (h < 1 || w < 1)
     fail(op, "options 'height' and 'width' must be positive integers, got " + str(h) + "x" + str(w));
@@ -218,11 +224,12 @@ Napi::Value SamplePositions(const Napi::CallbackInfo& info) {
   if (static_cast<double>(batch) * S > 1.0e9)
     fail(op, "batch " + str(batch) + " x " + str(S) + " positions is too large");
   Napi::Object out;
-  JsTensor* pos = JsTensor::Make(info.Env(), {batch, S}, DType::I32, &out);
+  JsTensor* pos = JsTensor::Make(info.Env(), dev, {batch, S}, DType::I32, &out);
   if (mode == "pyramid")
-    sample_pyramid_positions(pos->i32(), batch, h, w, sizes, static_cast<uint64_t>(seed));
+    ANN_DISPATCH(dev, op, sample_pyramid_positions, pos->i32(), batch, h, w, sizes,
+                 static_cast<uint64_t>(seed));
   else
-    sample_plain_positions(pos->i32(), batch, h, w, S, static_cast<uint64_t>(seed));
+    ANN_DISPATCH(dev, op, sample_plain_positions, pos->i32(), batch, h, w, S, static_cast<uint64_t>(seed));
   return out;
 }
 
@@ -231,7 +238,7 @@ Napi::Value GatherPositions(const Napi::CallbackInfo& info) {
   const char* op = "gatherPositions";
   JsTensor* x = tensor_arg(info, 0, op, "x", DType::F32, 4);
   JsTensor* pos = tensor_arg(info, 1, op, "positions", DType::I32, 2);
-  expect_cpu(op, {x, pos});
+  const Device dev = expect_same_device(op, {x, pos});
   check_plane(op, x);
   const Shape& xs = x->shape();
   if (pos->shape()[0] != xs[0])
@@ -240,8 +247,9 @@ Napi::Value GatherPositions(const Napi::CallbackInfo& info) {
   check_indices(op, "positions", pos, xs[2] * xs[3], {xs[2], xs[3]});
   const int64_t S = pos->shape()[1];
   Napi::Object out;
-  JsTensor* y = JsTensor::Make(info.Env(), {xs[0], xs[1], S}, DType::F32, &out);
-  gather_positions_forward(x->f32(), pos->i32(), y->f32(), xs[0], xs[1], xs[2] * xs[3], S);
+  JsTensor* y = JsTensor::Make(info.Env(), dev, {xs[0], xs[1], S}, DType::F32, &out);
+  ANN_DISPATCH(dev, op, gather_positions_forward, x->f32(), pos->i32(), y->f32(), xs[0], xs[1], xs[2] * xs[3],
+               S);
   return out;
 }
 
@@ -250,15 +258,16 @@ Napi::Value GatherPositionsBackward(const Napi::CallbackInfo& info) {
   const char* op = "gatherPositionsBackward";
   JsTensor* dy = tensor_arg(info, 0, op, "dy", DType::F32, 3);
   JsTensor* pos = tensor_arg(info, 1, op, "positions", DType::I32, 2);
-  expect_cpu(op, {dy, pos});
+  const Device dev = expect_same_device(op, {dy, pos});
   const Shape in = checked_input_shape(op, int_list_arg(info, 2, op, "inputShape"));
   const int64_t S = pos->shape()[1];
   expect_shape(op, "positions", pos, {in[0], S});
   expect_shape(op, "dy", dy, {in[0], in[1], S});
   check_indices(op, "positions", pos, in[2] * in[3], {in[2], in[3]});
   Napi::Object out;
-  JsTensor* dx = JsTensor::Make(info.Env(), in, DType::F32, &out);
-  gather_positions_backward(dy->f32(), pos->i32(), dx->f32(), in[0], in[1], in[2] * in[3], S);
+  JsTensor* dx = JsTensor::Make(info.Env(), dev, in, DType::F32, &out);
+  ANN_DISPATCH(dev, op, gather_positions_backward, dy->f32(), pos->i32(), dx->f32(), in[0], in[1],
+               in[2] * in[3], S);
   return out;
 }
 

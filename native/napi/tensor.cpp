@@ -1,9 +1,7 @@
 #include "tensor.h"
 
-#include <cstring>
-
-#include "ann/alloc.h"
 #include "args.h"
+#include "device.h"
 
 namespace ann::napi {
 namespace {
@@ -100,11 +98,11 @@ napi_value ToArray(napi_env env, napi_callback_info cb) {
     const size_t n = static_cast<size_t>(t->numel());
     if (t->dtype() == DType::F32) {
       auto arr = Napi::Float32Array::New(info.Env(), n);
-      if (n) std::memcpy(arr.Data(), t->f32(), n * 4);
+      copy_bytes(Device::CPU, arr.Data(), t->device(), t->f32(), n * 4);
       return arr;
     }
     auto arr = Napi::Int32Array::New(info.Env(), n);
-    if (n) std::memcpy(arr.Data(), t->i32(), n * 4);
+    copy_bytes(Device::CPU, arr.Data(), t->device(), t->i32(), n * 4);
     return arr;
   });
 }
@@ -161,8 +159,23 @@ napi_value Clone(napi_env env, napi_callback_info cb) {
   return guarded(env, cb, [](const Napi::CallbackInfo& info) -> napi_value {
     JsTensor* t = JsTensor::Live(self(info), "clone", "this");
     Napi::Object out;
-    JsTensor* c = JsTensor::Make(info.Env(), t->shape(), t->dtype(), &out);
-    if (t->numel()) std::memcpy(c->f32(), t->f32(), static_cast<size_t>(t->numel()) * 4);
+    JsTensor* c = JsTensor::Make(info.Env(), t->device(), t->shape(), t->dtype(), &out);
+    copy_bytes(c->device(), c->f32(), t->device(), t->f32(), static_cast<size_t>(t->numel()) * 4);
+    return out;
+  });
+}
+
+// to(device): a copy on that device (always a copy; Tensor.to in TypeScript returns the tensor
+// itself when it is already there).
+napi_value To(napi_env env, napi_callback_info cb) {
+  return guarded(env, cb, [](const Napi::CallbackInfo& info) -> napi_value {
+    JsTensor* t = JsTensor::Live(self(info), "to", "this");
+    if (info.Length() < 1 || !info[0].IsString()) fail("to", "device must be 'cpu' or 'cuda'");
+    const Device d = parse_device(info[0].As<Napi::String>().Utf8Value(), "to");
+    require_device(d, "to");
+    Napi::Object out;
+    JsTensor* c = JsTensor::Make(info.Env(), d, t->shape(), t->dtype(), &out);
+    copy_bytes(d, c->f32(), t->device(), t->f32(), static_cast<size_t>(t->numel()) * 4);
     return out;
   });
 }
@@ -172,8 +185,7 @@ napi_value Clone(napi_env env, napi_callback_info cb) {
 TensorCounters tensor_counters() { return g_counters; }
 
 Storage::Storage(napi_env e, size_t n, Device dev) : env(e), data(nullptr), bytes(n), device(dev) {
-  if (dev != Device::CPU) throw Error("cuda storage: the CUDA backend is not available in this build");
-  data = host_alloc(bytes);
+  data = storage_alloc(dev, bytes);
   int64_t adjusted = 0;
   napi_adjust_external_memory(env, static_cast<int64_t>(bytes), &adjusted);
   g_counters.storages += 1;
@@ -181,7 +193,7 @@ Storage::Storage(napi_env e, size_t n, Device dev) : env(e), data(nullptr), byte
 }
 
 Storage::~Storage() {
-  host_free(data, bytes);
+  storage_free(device, data, bytes);
   int64_t adjusted = 0;
   napi_adjust_external_memory(env, -static_cast<int64_t>(bytes), &adjusted);
   g_counters.storages -= 1;
@@ -197,9 +209,11 @@ Napi::Function JsTensor::Define(Napi::Env env) {
     return napi_property_descriptor{name, nullptr, fn, nullptr, nullptr, nullptr, napi_configurable, nullptr};
   };
   const napi_property_descriptor props[] = {
-      accessor("shape", GetShape),         accessor("dtype", GetDtype), accessor("device", GetDevice),
-      accessor("isDisposed", GetDisposed), accessor("size", GetSize),   method("toArray", ToArray),
-      method("dispose", Dispose),          method("reshape", Reshape),  method("clone", Clone),
+      accessor("shape", GetShape),   accessor("dtype", GetDtype),
+      accessor("device", GetDevice), accessor("isDisposed", GetDisposed),
+      accessor("size", GetSize),     method("toArray", ToArray),
+      method("dispose", Dispose),    method("reshape", Reshape),
+      method("clone", Clone),        method("to", To),
   };
   napi_value cls;
   napi_status st = napi_define_class(env, "NativeTensor", NAPI_AUTO_LENGTH, Construct, nullptr,
@@ -236,7 +250,7 @@ JsTensor* JsTensor::attach(Napi::Env env, JsTensor* t, Napi::Object* out) {
   return t;
 }
 
-JsTensor* JsTensor::Make(Napi::Env env, const Shape& shape, DType dtype, Napi::Object* out) {
+JsTensor* JsTensor::Make(Napi::Env env, Device device, const Shape& shape, DType dtype, Napi::Object* out) {
   double total = 1;
   for (int64_t d : shape) {
     if (d < 0) throw Error("tensor: negative dimension in shape " + shape_str(shape));
@@ -247,7 +261,7 @@ JsTensor* JsTensor::Make(Napi::Env env, const Shape& shape, DType dtype, Napi::O
     throw Error("tensor: shape " + shape_str(shape) + " needs " + std::to_string(total * dtype_size(dtype)) +
                 " bytes, above the 1e12-byte limit");
   auto storage =
-      std::make_shared<Storage>(env, static_cast<size_t>(ann::numel(shape)) * dtype_size(dtype), Device::CPU);
+      std::make_shared<Storage>(env, static_cast<size_t>(ann::numel(shape)) * dtype_size(dtype), device);
   return attach(env, new JsTensor(std::move(storage), shape, dtype), out);
 }
 
@@ -277,6 +291,14 @@ JsTensor* JsTensor::Live(Napi::Object o, const char* op, const std::string& name
   }
   const std::string who = name == "this" ? std::string("tensor ") : "tensor '" + name + "' ";
   fail(op, who + shape_str(shape) + " is disposed");
+}
+
+void JsTensor::copy_out(void* host_dst, size_t offset, size_t bytes) const {
+  copy_bytes(Device::CPU, host_dst, device(), static_cast<const char*>(storage_->data) + offset, bytes);
+}
+
+void JsTensor::copy_in(const void* host_src, size_t bytes) {
+  copy_bytes(device(), storage_->data, Device::CPU, host_src, bytes);
 }
 
 std::string JsTensor::describe(const char* name) const {

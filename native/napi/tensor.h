@@ -28,8 +28,8 @@ struct Storage {
 class JsTensor {
  public:
   static Napi::Function Define(Napi::Env env);
-  // A new tensor with fresh (uninitialised) storage.
-  static JsTensor* Make(Napi::Env env, const Shape& shape, DType dtype, Napi::Object* out);
+  // A new tensor with fresh (uninitialised) storage on `device`.
+  static JsTensor* Make(Napi::Env env, Device device, const Shape& shape, DType dtype, Napi::Object* out);
   // A new tensor sharing `src`'s storage with another shape of the same size.
   static JsTensor* View(Napi::Env env, const JsTensor& src, const Shape& shape, Napi::Object* out);
   // Whether v is a tensor object (live or disposed).
@@ -53,9 +53,21 @@ class JsTensor {
   // "x float32 [2,3,5,5]"
   std::string describe(const char* name) const;
 
+  // Element i copied to the host, through the device's copy: for the few numbers a binding must
+  // see (a scalar gradient, the bad index an error message quotes).
+  template <typename T>
+  T value_at(int64_t i) const {
+    T v;
+    copy_out(&v, static_cast<size_t>(i) * sizeof(T), sizeof(T));
+    return v;
+  }
+  // Overwrites the first `bytes` of the storage with host data (a kernel's scalar result).
+  void copy_in(const void* host_src, size_t bytes);
+
  private:
   JsTensor(std::shared_ptr<Storage> storage, Shape shape, DType dtype);
   static JsTensor* attach(Napi::Env env, JsTensor* t, Napi::Object* out);
+  void copy_out(void* host_dst, size_t offset, size_t bytes) const;
 
   std::shared_ptr<Storage> storage_;
   Shape shape_;

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <string>
 
-#include "ann/alloc.h"
+#include "ann/memory.h"
 
 namespace ann::cuda {
 

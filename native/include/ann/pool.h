@@ -1,7 +1,7 @@
 // Pooling kernels: max pool 2d, the fused pyramid pooling of ANN (all adaptive levels in one
 // pass), and the position sampling / gathering of the paper's Table 7 ablation.
 // Tensors are contiguous NCHW float32; indices are int32 flat positions h*W+w within a plane.
-// Callers (the bindings) validate every shape, option and index before calling.
+// Callers (the bindings) validate every shape, option and index (with find_bad_index) before calling.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -12,6 +12,10 @@ struct MaxPool2dParams {
   int64_t kh, kw, sh, sw, ph, pw, dh, dw;
   bool ceil_mode;
 };
+
+// Position of the first of idx[0..n) outside [0, limit), or -1 when all lie inside: the check a
+// binding runs on the tensor's device before a backward or a gather trusts saved or given indices.
+int64_t find_bad_index(const int32_t* idx, int64_t n, int64_t limit);
 
 // PyTorch's pooling output size (pooling_output_shape): with ceil_mode the last window must
 // start inside the input or the left padding. May return < 1; the caller rejects that.

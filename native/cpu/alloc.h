@@ -5,14 +5,9 @@
 #include <cstdint>
 #include <memory>
 
-namespace ann {
+#include "ann/memory.h"
 
-struct MemoryStats {
-  int64_t live_blocks = 0;   // blocks handed out and not yet released
-  int64_t live_bytes = 0;    // requested bytes of those blocks
-  int64_t cached_bytes = 0;  // bytes held in free lists, ready for reuse
-  int64_t peak_bytes = 0;    // high-water mark of live_bytes
-};
+namespace ann {
 
 // 64-byte aligned; size 0 returns a valid unique pointer. Throws ann::Error when out of memory.
 void* host_alloc(size_t bytes);
