@@ -1,5 +1,7 @@
 // The public entry point: import { tensor, zeros, randn, tidy, keep, memory, noGrad, F, nn, optim, io, models, data } from 'ann-seg'.
-export { Tensor, tensor, full, zeros, ones, randn, rand, memory } from './tensor.js';
+export { Tensor, tensor, full, zeros, ones, empty, randn, rand, memory } from './tensor.js';
+export { defaultDevice } from './device.js';
+export type { Device } from './device.js';
 export type { TensorOptions, RandomOptions } from './tensor.js';
 export { tidy, keep } from './autograd/scope.js';
 export { noGrad, isGradEnabled } from './autograd/tape.js';

@@ -1,10 +1,12 @@
 // Tensor: the autograd-aware handle over a native tensor. Data lives in native memory; reading
 // it out copies. Memory is managed as in TensorFlow.js (dispose, tidy, keep), with a
-// FinalizationRegistry as a safety net that reports leaks when ANN_SEG_DEBUG_LEAKS=1.
+// FinalizationRegistry as a safety net that reports leaks when ANN_SEG_DEBUG_LEAKS=1. Every tensor
+// of the package is made here, on the `device` option or the default device (ANN_SEG_DEVICE).
 import { native, type DType, type Device, type NativeTensor } from './native/index.js';
 import { setTensorTest, track } from './autograd/scope.js';
-import { dropGraph, runBackward, type GradNode } from './autograd/tape.js';
-import { permute, reshape, transpose } from './ops/shape.js';
+import { dropGraph, needsGrad, record, runBackward, type GradNode } from './autograd/tape.js';
+import { parseDevice, resolveDevice } from './device.js';
+import { wrapDim } from './ops/dims.js';
 import { generatorFor } from './random.js';
 
 const DEBUG_LEAKS = process.env.ANN_SEG_DEBUG_LEAKS === '1';
@@ -16,6 +18,7 @@ let nextId = 1;
 
 export interface TensorOptions {
   requiresGrad?: boolean;
+  /** 'cpu' or 'cuda'; default: ANN_SEG_DEVICE, else 'cpu'. */
   device?: Device;
 }
 
@@ -93,14 +96,55 @@ export class Tensor {
     return this;
   }
 
+  /** A view with another shape of the same size (one dimension may be -1). */
   reshape(shape: number[]): Tensor {
-    return reshape(this, shape);
+    const inShape = this.shape;
+    const y = new Tensor(this.native.reshape(shape));
+    if (needsGrad(this)) record('reshape', [this], y, (g) => [new Tensor(g.native.reshape(inShape))]);
+    return y;
   }
+  /** Reorders the dimensions (a contiguous copy, as tensors are always contiguous here). */
   permute(dims: number[]): Tensor {
-    return permute(this, dims);
+    const y = new Tensor(native.permute(this.native, dims));
+    if (needsGrad(this)) {
+      const rank = dims.length;
+      const inverse = new Array<number>(rank);
+      dims.forEach((d, i) => (inverse[d < 0 ? d + rank : d] = i));
+      record('permute', [this], y, (g) => [new Tensor(native.permute(g.native, inverse))]);
+    }
+    return y;
   }
+  /** Swaps two dimensions. */
   transpose(dim0: number, dim1: number): Tensor {
-    return transpose(this, dim0, dim1);
+    const dims = this.shape.map((_, i) => i);
+    const [a, b] = [wrapDim('transpose', this, dim0), wrapDim('transpose', this, dim1)];
+    if (this.rank === 0) return this.reshape([]);
+    [dims[a], dims[b]] = [dims[b], dims[a]];
+    return this.permute(dims);
+  }
+
+  /**
+   * This tensor on `device`: the tensor itself when it is already there (as PyTorch's Tensor.to),
+   * else a copy, through which gradients flow back to this tensor.
+   */
+  to(device: Device): Tensor {
+    const d = parseDevice('to', device);
+    const from = this.device;
+    if (d === from) return this;
+    const y = new Tensor(this.native.to(d));
+    if (needsGrad(this)) record('to', [this], y, (g) => [new Tensor(g.native.to(from))]);
+    return y;
+  }
+
+  /**
+   * @internal Moves the storage to `device` in place, keeping this object (Module.to keeps
+   * Parameter identity, as PyTorch's does); views made earlier keep the old storage.
+   */
+  moveStorageTo(device: Device): void {
+    const old = this.native;
+    if (old.device === device) return;
+    this.#handle = old.to(device);
+    old.dispose();
   }
 
   /** Backpropagates from this tensor (a scalar unless `grad` is given), filling leaves' .grad. */
@@ -109,7 +153,7 @@ export class Tensor {
     if (grad === undefined) {
       if (this.size !== 1)
         throw new Error(`backward: tensor ${JSON.stringify(this.shape)} is not a scalar; pass a gradient of the same shape`);
-      const one = new Tensor(native.full(this.shape, 1));
+      const one = full(this.shape, 1, { device: this.device });
       try {
         runBackward(this, one, addTensors);
       } finally {
@@ -182,9 +226,20 @@ function checkShape(op: string, shape: number[]): void {
     throw new Error(`${op}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
 }
 
-function onCpu(op: string, opts: TensorOptions): void {
-  if (opts.device !== undefined && opts.device !== 'cpu')
-    throw new Error(`${op}: device '${opts.device}' is not available in this build (cpu only)`);
+// The native creations, on the given device or the default one: the only calls of native.fromArray,
+// empty and full in lib/, for code that works below Tensor (fixtures, module state, optimiser state).
+
+/** @internal A native tensor holding a copy of `data`. */
+export function nativeFromArray(data: Float32Array | Int32Array, shape: number[], device?: Device): NativeTensor {
+  return native.fromArray(data, shape, resolveDevice('fromArray', device));
+}
+/** @internal An uninitialised native tensor. */
+export function nativeEmpty(shape: number[], dtype: DType = 'float32', device?: Device): NativeTensor {
+  return native.empty(shape, dtype, resolveDevice('empty', device));
+}
+/** @internal A native tensor filled with `value`. */
+export function nativeFull(shape: number[], value: number, dtype: DType = 'float32', device?: Device): NativeTensor {
+  return native.full(shape, value, dtype, resolveDevice('full', device));
 }
 
 /**
@@ -192,18 +247,24 @@ function onCpu(op: string, opts: TensorOptions): void {
  * the shape defaults to the data's length.
  */
 export function tensor(data: Float32Array | Int32Array | number[], shape?: number[], opts: TensorOptions = {}): Tensor {
-  onCpu('tensor', opts);
   const arr = data instanceof Float32Array || data instanceof Int32Array ? data : Float32Array.from(data);
   const s = shape ?? [arr.length];
   checkShape('tensor', s);
   if (opts.requiresGrad && arr instanceof Int32Array) throw new Error('tensor: only float32 tensors can require grad');
-  return new Tensor(native.fromArray(arr, s), opts.requiresGrad ?? false);
+  return new Tensor(native.fromArray(arr, s, resolveDevice('tensor', opts.device)), opts.requiresGrad ?? false);
 }
 
 export function full(shape: number[], value: number, opts: TensorOptions & { dtype?: DType } = {}): Tensor {
-  onCpu('full', opts);
   checkShape('full', shape);
-  return new Tensor(native.full(shape, value, opts.dtype ?? 'float32'), opts.requiresGrad ?? false);
+  const device = resolveDevice('full', opts.device);
+  return new Tensor(native.full(shape, value, opts.dtype ?? 'float32', device), opts.requiresGrad ?? false);
+}
+
+/** An uninitialised tensor (its values are whatever the memory held). */
+export function empty(shape: number[], opts: TensorOptions & { dtype?: DType } = {}): Tensor {
+  checkShape('empty', shape);
+  const device = resolveDevice('empty', opts.device);
+  return new Tensor(native.empty(shape, opts.dtype ?? 'float32', device), opts.requiresGrad ?? false);
 }
 
 export function zeros(shape: number[], opts: TensorOptions & { dtype?: DType } = {}): Tensor {
@@ -221,23 +282,23 @@ export interface RandomOptions extends TensorOptions {
 
 /** Standard normal samples. */
 export function randn(shape: number[], opts: RandomOptions = {}): Tensor {
-  onCpu('randn', opts);
   checkShape('randn', shape);
+  const device = resolveDevice('randn', opts.device);
   const g = generatorFor(opts.seed);
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < data.length; i++) data[i] = g.normal();
-  return new Tensor(native.fromArray(data, shape), opts.requiresGrad ?? false);
+  return new Tensor(native.fromArray(data, shape, device), opts.requiresGrad ?? false);
 }
 
 /** Uniform samples in [low, high). */
 export function rand(shape: number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
-  onCpu('rand', opts);
   checkShape('rand', shape);
+  const device = resolveDevice('rand', opts.device);
   const g = generatorFor(opts.seed);
   const [lo, hi] = [opts.low ?? 0, opts.high ?? 1];
   const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < data.length; i++) data[i] = lo + (hi - lo) * g.uniform();
-  return new Tensor(native.fromArray(data, shape), opts.requiresGrad ?? false);
+  return new Tensor(native.fromArray(data, shape, device), opts.requiresGrad ?? false);
 }
 
 /** Live tensors and native bytes (the native side's own counters). */

@@ -232,6 +232,11 @@ describe('pool bad input', () => {
     expect(() => native.maxPool2dBackward(dy, i([2, 3, 3, 2]), [2, 3, 8, 8])).toThrow(/^maxPool2dBackward: indices int32 \[2,3,3,2\]: expected shape \[2,3,3,3\]/);
     expect(() => native.maxPool2dBackward(dy, i([2, 3, 3, 3], 64), [2, 3, 8, 8])).toThrow(/^maxPool2dBackward: .*holds 64 .*outside \[0, 64\)/);
     expect(() => native.maxPool2dBackward(dy, i([2, 3, 3, 3], -1), [2, 3, 8, 8])).toThrow(/^maxPool2dBackward: .*holds -1/);
+    // The first bad index is found where the tensor lives; its position and value name it.
+    const mixed = keep(native.fromArray(Int32Array.from({ length: 54 }, (_, k) => (k === 40 ? 99 : k === 50 ? -3 : k % 64)), [2, 3, 3, 3]));
+    expect(() => native.maxPool2dBackward(dy, mixed, [2, 3, 8, 8])).toThrow(
+      'maxPool2dBackward: indices int32 [2,3,3,3] holds 99 at flat position 40, outside [0, 64) for planes [8,8]',
+    );
     expect(() => native.maxPool2dBackward(dy, f([2, 3, 3, 3]), [2, 3, 8, 8])).toThrow(/^maxPool2dBackward: .*expected dtype int32/);
     expect(() => native.maxPool2dBackward(dy, i([2, 3, 3, 3]), [2, 3, 8])).toThrow(/^maxPool2dBackward: inputShape must be \[B,C,H,W\]/);
     expect(() => native.maxPool2dBackward(dy, i([2, 3, 3, 3]), [2, 4, 8, 8])).toThrow(/^maxPool2dBackward: dy float32 \[2,3,3,3\] does not match inputShape/);

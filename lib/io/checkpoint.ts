@@ -1,8 +1,8 @@
 // Tensors to and from safetensors files, on top of the raw reader/writer: the stored dtypes map
 // onto ours (F32/F64 -> float32, I32/I64/U8 -> int32), so a PyTorch state_dict converted with
 // test/reference/convert_state_dict.py loads as is.
-import { native } from '../native/index.js';
-import { Tensor } from '../tensor.js';
+import type { Device } from '../device.js';
+import { nativeFromArray, Tensor } from '../tensor.js';
 import { readSafetensorsRaw, writeSafetensorsRaw, type RawArray, type RawTensor } from './safetensors.js';
 
 /** A stored tensor's values in our dtypes: F32/F64 as float32, I32/I64/U8 as int32 (I64 range-checked). */
@@ -23,17 +23,22 @@ export function toTensorData(path: string, name: string, t: RawTensor): Float32A
   return out;
 }
 
+export interface ReadSafetensorsOptions {
+  /** Where the tensors are made; default: the default device (ANN_SEG_DEVICE, else 'cpu'). */
+  device?: Device;
+}
+
 /**
  * Reads every tensor of a safetensors file: F32 and F64 become float32 tensors, I32, I64 and U8
  * int32 tensors. The caller owns the tensors (dispose them, or read inside tidy()).
  */
-export function readSafetensors(path: string): Record<string, Tensor> {
+export function readSafetensors(path: string, { device }: ReadSafetensorsOptions = {}): Record<string, Tensor> {
   const raw = readSafetensorsRaw(path);
   const arrays = new Map<string, [Float32Array | Int32Array, number[]]>();
   for (const [name, t] of raw.tensors) arrays.set(name, [toTensorData(path, name, t), t.shape]);
   const out: Record<string, Tensor> = {};
   try {
-    for (const [name, [data, shape]] of arrays) out[name] = new Tensor(native.fromArray(data, shape));
+    for (const [name, [data, shape]] of arrays) out[name] = new Tensor(nativeFromArray(data, shape, device));
   } catch (err) {
     for (const t of Object.values(out)) t.dispose();
     throw new Error(`readSafetensors: ${path}: ${(err as Error).message}`);

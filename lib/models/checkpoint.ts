@@ -72,7 +72,7 @@ export function loadCheckpoint(path: string, { model }: LoadCheckpointOptions = 
   }
   const target = model ?? ANN(config);
   try {
-    loadInto(target, readSafetensors(path), `loadCheckpoint: ${path}`);
+    loadInto(target, readSafetensors(path, { device: target.parameters()[0]?.device }), `loadCheckpoint: ${path}`);
   } catch (err) {
     if (!model) target.dispose();
     throw err;
@@ -88,7 +88,8 @@ export function loadCheckpoint(path: string, { model }: LoadCheckpointOptions = 
 export function loadANNCheckpoint(path: string, config: ANNConfig = {}): ANNModel {
   const model = ANN(config);
   try {
-    loadInto(model, stripModulePrefix(readSafetensors(path)), `loadANNCheckpoint: ${path}`);
+    const device = model.parameters()[0]?.device;
+    loadInto(model, stripModulePrefix(readSafetensors(path, { device })), `loadANNCheckpoint: ${path}`);
   } catch (err) {
     model.dispose();
     throw err;

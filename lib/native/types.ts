@@ -20,7 +20,10 @@ export interface NativeTensor {
   dispose(): void;
   /** A view sharing storage with another shape of the same size; one dimension may be -1. */
   reshape(shape: number[]): NativeTensor;
+  /** A copy on the same device. */
   clone(): NativeTensor;
+  /** A copy on `device` (always a copy, even when already there). */
+  to(device: Device): NativeTensor;
 }
 
 export interface NativeMemory {
@@ -33,6 +36,14 @@ export interface NativeMemory {
   /** Bytes handed out by the native allocator, workspaces included. */
   allocatedBytes: number;
   /** Bytes held in the allocator's cache for reuse. */
+  cachedBytes: number;
+  peakBytes: number;
+  /** The CUDA device's allocator, when CUDA tensors can be made. */
+  cuda?: NativeDeviceMemory;
+}
+
+export interface NativeDeviceMemory {
+  allocatedBytes: number;
   cachedBytes: number;
   peakBytes: number;
 }
@@ -49,14 +60,18 @@ export interface NativeInfo {
   simd: string;
   /** The levels this CPU supports, lowest first (each a valid ANN_SEG_SIMD value). */
   simdLevels: string[];
+  /** The CUDA device ("NVIDIA H200, sm_90, ...", "emulated on the CPU ...") or "unavailable (reason)". */
   cuda: string;
+  /** In a build with the CUDA backend: the kernels it lacks so far (each throws "no CUDA kernel"). */
+  cudaKernelsMissing?: string[];
 }
 
 export interface CoreBinding {
   NativeTensor: abstract new (...args: never[]) => NativeTensor;
-  fromArray(data: Float32Array | Int32Array, shape: number[]): NativeTensor;
-  empty(shape: number[], dtype?: DType): NativeTensor;
-  full(shape: number[], value: number, dtype?: DType): NativeTensor;
+  /** Every creation defaults to 'cpu'; lib/tensor.ts passes the default device (ANN_SEG_DEVICE). */
+  fromArray(data: Float32Array | Int32Array, shape: number[], device?: Device): NativeTensor;
+  empty(shape: number[], dtype?: DType, device?: Device): NativeTensor;
+  full(shape: number[], value: number, dtype?: DType, device?: Device): NativeTensor;
   memory(): NativeMemory;
   emptyCache(): void;
   /** Restarts memory().peakBytes at the bytes allocated now. */

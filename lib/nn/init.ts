@@ -3,7 +3,7 @@
 // reseeded by manualSeed).
 import { native } from '../native/index.js';
 import { defaultGenerator, type Generator } from '../random.js';
-import type { Tensor } from '../tensor.js';
+import { nativeFromArray, type Tensor } from '../tensor.js';
 
 export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu';
 
@@ -15,7 +15,7 @@ function fill(t: Tensor, draw: () => number): Tensor {
   if (t.dtype !== 'float32') throw new Error(`init: tensor ${JSON.stringify(t.shape)} is ${t.dtype}, not float32`);
   const data = new Float32Array(t.size);
   for (let i = 0; i < data.length; i++) data[i] = draw();
-  const src = native.fromArray(data, t.shape);
+  const src = nativeFromArray(data, t.shape, t.device);
   try {
     native.copyInto(t.native, src);
   } finally {

@@ -5,9 +5,9 @@ import { dropout2d } from '../ops/dropout.js';
 import { batchNorm } from '../ops/norm.js';
 import { maxPool2d, type MaxPool2dOptions } from '../ops/pool.js';
 import { relu } from '../ops/arith.js';
-import { native, type Pair } from '../native/index.js';
+import type { Pair } from '../native/index.js';
 import { generatorFor, type Generator } from '../random.js';
-import { Tensor } from '../tensor.js';
+import { full, nativeEmpty, nativeFull, Tensor } from '../tensor.js';
 import { kaimingUniform_, uniform_, fans } from './init.js';
 import { Module, Parameter } from './module.js';
 
@@ -26,7 +26,7 @@ function positiveInt(layer: string, name: string, v: unknown): number {
 }
 
 function param(shape: number[]): Parameter {
-  return new Parameter(native.empty(shape));
+  return new Parameter(nativeEmpty(shape));
 }
 
 export interface Conv2dOptions {
@@ -119,12 +119,12 @@ export class BatchNorm2d extends Module {
     this.affine = options.affine ?? true;
     this.trackRunningStats = options.trackRunningStats ?? true;
     const c = [numFeatures];
-    this.registerParameter('weight', this.affine ? new Parameter(native.full(c, 1)) : null);
-    this.registerParameter('bias', this.affine ? new Parameter(native.full(c, 0)) : null);
+    this.registerParameter('weight', this.affine ? new Parameter(nativeFull(c, 1)) : null);
+    this.registerParameter('bias', this.affine ? new Parameter(nativeFull(c, 0)) : null);
     const track = this.trackRunningStats;
-    this.registerBuffer('running_mean', track ? new Tensor(native.full(c, 0)) : null);
-    this.registerBuffer('running_var', track ? new Tensor(native.full(c, 1)) : null);
-    this.registerBuffer('num_batches_tracked', track ? new Tensor(native.full([], 0, 'int32')) : null);
+    this.registerBuffer('running_mean', track ? full(c, 0) : null);
+    this.registerBuffer('running_var', track ? full(c, 1) : null);
+    this.registerBuffer('num_batches_tracked', track ? full([], 0, { dtype: 'int32' }) : null);
   }
 
   get weight(): Parameter | null {
@@ -153,8 +153,9 @@ export class BatchNorm2d extends Module {
     let momentum = this.momentum ?? 0;
     const counted = this.training && this.trackRunningStats;
     if (counted) {
-      const n = this.numBatchesTracked!.item() + 1;
-      this.replaceBuffer('num_batches_tracked', new Tensor(native.full([], n, 'int32')));
+      const counter = this.numBatchesTracked!;
+      const n = counter.item() + 1;
+      this.replaceBuffer('num_batches_tracked', full([], n, { dtype: 'int32', device: counter.device }));
       if (this.momentum === null) momentum = 1 / n;
     }
     // Without running statistics the batch's are used in evaluation too, as PyTorch does.

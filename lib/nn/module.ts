@@ -4,8 +4,9 @@
 // registration is the order of parameters() and of the state dict, as in PyTorch.
 import { keep, tidy } from '../autograd/scope.js';
 import { noGrad } from '../autograd/tape.js';
+import { parseDevice, type Device } from '../device.js';
 import { native, type NativeTensor } from '../native/index.js';
-import { Tensor } from '../tensor.js';
+import { nativeFromArray, nativeFull, Tensor } from '../tensor.js';
 
 /**
  * A tensor that a Module owns as a trainable weight: requires grad by default and lives outside
@@ -243,6 +244,21 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     return this;
   }
 
+  /**
+   * Moves every parameter, gradient and buffer of this module and its descendants to `device`, in
+   * place: the Parameter and buffer objects stay the same (so an optimizer made before keeps them),
+   * as PyTorch's module.to. Returns this module.
+   */
+  to(device: Device): this {
+    const d = parseDevice(`${this.typeName}.to`, device);
+    for (const p of this.parameters()) {
+      p.moveStorageTo(d);
+      p.grad?.moveStorageTo(d);
+    }
+    for (const b of this.buffers()) b.moveStorageTo(d);
+    return this;
+  }
+
   /** Sets training mode here and in every descendant. */
   train(mode = true): this {
     for (const [, m] of this.namedModules()) m.training = mode;
@@ -335,7 +351,7 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
       }
       for (const [slot, value] of defaults) {
         const dst = Module.#current(slot);
-        const src = native.full(dst.shape, value, dst.dtype);
+        const src = nativeFull(dst.shape, value, dst.dtype, dst.device);
         try {
           Module.#assign(slot.name, slot, src);
         } finally {
@@ -351,9 +367,19 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
     return slot.kind === 'buffer' ? slot.owner.#buffers.get(slot.name)! : slot.tensor;
   }
 
+  /** Copies src into the slot's tensor, across devices too (as PyTorch's load_state_dict). */
   static #assign(key: string, slot: Slot, src: NativeTensor): void {
     const dst = Module.#current(slot);
     if (src === dst.native) return;
+    if (src.device !== dst.device) {
+      const moved = src.to(dst.device);
+      try {
+        Module.#assign(key, slot, moved);
+      } finally {
+        moved.dispose();
+      }
+      return;
+    }
     if (dst.dtype === 'float32') {
       const s = src.dtype === 'float32' ? src : converted(src, 'float32', key);
       try {
@@ -383,11 +409,11 @@ export abstract class Module<Args extends unknown[] = [Tensor], Out = Tensor> {
   }
 }
 
-/** A copy of src's values in the given dtype (a float value for an int slot must be integral). */
+/** A copy of src's values in the given dtype, on src's device (a float value for an int slot must be integral). */
 function converted(src: NativeTensor, dtype: 'float32' | 'int32', key: string): NativeTensor {
   const values = src.toArray();
-  if (dtype === 'float32') return native.fromArray(Float32Array.from(values), src.shape);
+  if (dtype === 'float32') return nativeFromArray(Float32Array.from(values), src.shape, src.device);
   if (!values.every((v) => Number.isInteger(v)))
     throw new Error(`loadStateDict: ${key} is an int32 buffer but the value holds non-integers`);
-  return native.fromArray(Int32Array.from(values), src.shape);
+  return nativeFromArray(Int32Array.from(values), src.shape, src.device);
 }

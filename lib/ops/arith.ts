@@ -1,16 +1,21 @@
 // Differentiable elementwise arithmetic, reductions and softmax over the native kernels.
 import { native, type NativeTensor } from '../native/index.js';
 import { needsGrad, record } from '../autograd/tape.js';
-import { Tensor } from '../tensor.js';
+import { full, Tensor } from '../tensor.js';
 
 function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** The gradient of a broadcast operand: summed back to its shape. */
-/** Runs a binary op with a number operand promoted to a 0-d float32 tensor (freed with the op's graph). */
+/**
+ * Runs a binary op with a number operand promoted to a 0-d float32 tensor on the other operand's
+ * device (freed with the op's graph).
+ */
 function withScalar(op: (a: Tensor, b: Tensor) => Tensor, a: Tensor | number, b: Tensor | number): Tensor {
-  const promote = (v: Tensor | number) => (typeof v === 'number' ? new Tensor(native.full([], v)) : v);
+  const other = typeof a === 'number' ? b : a;
+  const device = typeof other === 'number' ? undefined : other.device;
+  const promote = (v: Tensor | number) => (typeof v === 'number' ? full([], v, { device }) : v);
   const [ta, tb] = [promote(a), promote(b)];
   try {
     return op(ta, tb);

@@ -3,6 +3,7 @@ import { native } from '../native/index.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor.js';
 import { reshape } from './shape.js';
+import { commonDevice } from '../device.js';
 
 const fmt = (t: Tensor) => JSON.stringify(t.shape);
 
@@ -58,6 +59,7 @@ function matmulCore(a: Tensor, b: Tensor): Tensor {
  * removed from the result; batch dimensions broadcast.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  commonDevice('matmul', [a, b]);
   if (a.rank === 0 || b.rank === 0)
     throw new Error(`matmul: both operands need at least 1 dimension, got ${fmt(a)} and ${fmt(b)}`);
   const [ra, rb] = [a.rank, b.rank];

@@ -3,6 +3,7 @@
 import { needsGrad, record } from '../autograd/tape.js';
 import { native } from '../native/index.js';
 import type { MaxPool2dOptions, PyramidPoolOptions, SamplePositionsOptions } from '../native/kernels/pool.js';
+import { resolveDevice } from '../device.js';
 import { defaultGenerator } from '../random.js';
 import { Tensor } from '../tensor.js';
 
@@ -65,7 +66,7 @@ export function samplePositions(options: SamplePositionsOptions): Tensor {
   if (options === undefined || options === null || typeof options !== 'object')
     throw new Error('samplePositions: options { height, width, ... } are required');
   const seed = options.seed ?? defaultGenerator.nextUint32();
-  return new Tensor(native.samplePositions({ ...options, seed }));
+  return new Tensor(native.samplePositions({ ...options, seed, device: resolveDevice('samplePositions', options.device) }));
 }
 
 /** y [B,C,S] = x [B,C,H,W] read at positions int32 [B,S] (x.flatten(2).gather(2, ...)); differentiable in x. */

@@ -2,42 +2,24 @@
 import { native } from '../native/index.js';
 import { needsGrad, record } from '../autograd/tape.js';
 import { Tensor } from '../tensor.js';
+import { wrapDim } from './dims.js';
+
+// reshape, permute and transpose are Tensor's own methods (tensor.ts), so Tensor needs nothing
+// from this module; the F forms call them.
 
 /** A view with another shape of the same size (one dimension may be -1). */
 export function reshape(x: Tensor, shape: number[]): Tensor {
-  const inShape = x.shape;
-  const y = new Tensor(x.native.reshape(shape));
-  if (needsGrad(x)) record('reshape', [x], y, (g) => [new Tensor(g.native.reshape(inShape))]);
-  return y;
+  return x.reshape(shape);
 }
 
 /** Reorders the dimensions (a contiguous copy, as tensors are always contiguous here). */
 export function permute(x: Tensor, dims: number[]): Tensor {
-  const y = new Tensor(native.permute(x.native, dims));
-  if (needsGrad(x)) {
-    const rank = dims.length;
-    const inverse = new Array<number>(rank);
-    dims.forEach((d, i) => (inverse[d < 0 ? d + rank : d] = i));
-    record('permute', [x], y, (g) => [new Tensor(native.permute(g.native, inverse))]);
-  }
-  return y;
+  return x.permute(dims);
 }
 
 /** Swaps two dimensions. */
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
-  const dims = x.shape.map((_, i) => i);
-  const [a, b] = [wrapDim('transpose', x, dim0), wrapDim('transpose', x, dim1)];
-  if (x.rank === 0) return reshape(x, []);
-  [dims[a], dims[b]] = [dims[b], dims[a]];
-  return permute(x, dims);
-}
-
-/** dim normalised to [0, rank); a 0-d tensor accepts 0 and -1, as torch. */
-function wrapDim(op: string, x: Tensor, dim: number, rank = x.rank): number {
-  const span = Math.max(rank, 1);
-  if (!Number.isInteger(dim) || dim < -span || dim >= span)
-    throw new Error(`${op}: dimension ${dim} out of range for tensor ${JSON.stringify(x.shape)} (rank ${x.rank})`);
-  return dim < 0 ? dim + span : dim;
+  return x.transpose(dim0, dim1);
 }
 
 /** Merges dimensions startDim..endDim into one (a 0-d tensor becomes [1]). */

@@ -1,8 +1,9 @@
 // torch.optim.SGD over the native in-place update. Momentum buffers are native tensors owned by
-// the optimizer (outside any tidy scope); stateDict/loadStateDict make a resumed run exact.
+// the optimizer (outside any tidy scope), on their parameter's device; stateDict/loadStateDict make
+// a resumed run exact.
 import { keep } from '../autograd/scope.js';
 import { native } from '../native/index.js';
-import { Tensor } from '../tensor.js';
+import { empty, Tensor } from '../tensor.js';
 
 export interface SGDOptions {
   lr: number;
@@ -83,7 +84,7 @@ export class SGD {
       if (!p.grad) return;
       let buf = this.#buffers[i];
       const firstStep = o.momentum !== 0 && buf === null;
-      if (firstStep) buf = this.#buffers[i] = keep(new Tensor(native.empty(p.shape)));
+      if (firstStep) buf = this.#buffers[i] = keep(empty(p.shape, { device: p.device }));
       native.sgdStep(p.native, p.grad.native, o.momentum !== 0 ? buf!.native : null, {
         lr: o.lr,
         momentum: o.momentum,
@@ -109,7 +110,7 @@ export class SGD {
     return { options: { ...this.options }, steps: this.#steps, momentumBuffers: [...this.#buffers] };
   }
 
-  /** Restores options, step count and copies of the momentum buffers. */
+  /** Restores options, step count and copies of the momentum buffers (onto their parameters' devices). */
   loadStateDict(state: SGDState): void {
     if (state.momentumBuffers.length !== this.params.length)
       throw new Error(`SGD.loadStateDict: state has ${state.momentumBuffers.length} buffers for ${this.params.length} parameters`);
@@ -122,7 +123,11 @@ export class SGD {
     this.options = options;
     this.#steps = state.steps;
     this.#buffers.forEach((b) => b?.dispose());
-    this.#buffers = state.momentumBuffers.map((b) => (b ? keep(new Tensor(b.native.clone())) : null));
+    this.#buffers = state.momentumBuffers.map((b, i) => {
+      if (!b) return null;
+      const device = this.params[i].device;
+      return keep(new Tensor(b.device === device ? b.native.clone() : b.native.to(device)));
+    });
   }
 
   /** Frees the momentum buffers. */

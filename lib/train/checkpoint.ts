@@ -81,7 +81,7 @@ export function readTrainState(path: string): TrainState {
 /** Loads model weights, momentum buffers and the default generator's state from a checkpoint. */
 export function loadTrainCheckpoint(path: string, model: ANNModel, optimizer: SGD, state: TrainState): void {
   loadCheckpoint(path, { model });
-  const tensors = readSafetensors(optimPath(path));
+  const tensors = readSafetensors(optimPath(path), { device: optimizer.params[0]?.device });
   try {
     const buffers = optimizer.params.map((_, i) => tensors[`momentum.${i}`] ?? null);
     optimizer.loadStateDict({ options: state.optimizer.options, steps: state.optimizer.steps, momentumBuffers: buffers });

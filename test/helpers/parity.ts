@@ -7,7 +7,8 @@ import { join } from 'node:path';
 
 import { expect } from 'vitest';
 
-import { native, packageRoot, type NativeTensor } from '../../lib/native/index.js';
+import { packageRoot, type NativeTensor } from '../../lib/native/index.js';
+import { nativeFromArray } from '../../lib/tensor.js';
 import { toTensorData } from '../../lib/io/checkpoint.js';
 import { readSafetensorsRaw, type RawTensor } from '../../lib/io/safetensors.js';
 
@@ -192,10 +193,13 @@ export class Fixture {
     return this.tensors.has(key);
   }
 
-  /** A native tensor from a stored input: float types become float32, integer types int32. */
+  /**
+   * A native tensor from a stored input, on the default device (ANN_SEG_DEVICE): float types become
+   * float32, integer types int32. Results are compared after toArray() copies them back.
+   */
   input(key: string): NativeTensor {
     const t = this.raw(key);
-    const out = native.fromArray(toTensorData(this.name, key, t), t.shape);
+    const out = nativeFromArray(toTensorData(this.name, key, t), t.shape);
     this.made.push(out);
     return out;
   }

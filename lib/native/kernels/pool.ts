@@ -1,5 +1,5 @@
 // Native pool kernels (native/cpu/pool*.cpp, bound in native/napi/pool_bindings.cpp).
-import type { NativeTensor, Pair } from '../types.js';
+import type { Device, NativeTensor, Pair } from '../types.js';
 
 export interface MaxPool2dOptions {
   kernelSize: Pair;
@@ -43,6 +43,8 @@ export interface SamplePositionsOptions {
   seed?: number;
   /** Independent rows to draw (row b uses stream b of the seed). Default 1. */
   batch?: number;
+  /** Where the positions are made. Default 'cpu'. */
+  device?: Device;
 }
 
 export interface PoolKernels {

@@ -100,7 +100,7 @@ export class AttentionStage extends Module<[Tensor, Tensor]> {
     let positions: Tensor | null = null;
     if (sampler?.random) {
       if (given) sampler.check(given, b);
-      positions = given ?? sampler.draw(b, low.shape[2], low.shape[3]);
+      positions = given ?? sampler.draw(b, low.shape[2], low.shape[3], low.device);
     }
     const anchors = (t: Tensor) => transpose(sampler ? sampler.pool(t, positions) : allPositions(t), 1, 2);
 

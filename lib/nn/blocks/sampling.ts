@@ -3,6 +3,7 @@
 import { flatten } from '../../ops/shape.js';
 import { gatherPositions, pyramidPool, samplePositions } from '../../ops/pool.js';
 import type { Generator } from '../../random.js';
+import type { Device } from '../../device.js';
 import type { Tensor } from '../../tensor.js';
 
 export type Sampling = 'pyramid-avg' | 'pyramid-max' | 'pyramid-random' | 'plain-avg' | 'plain-max' | 'plain-random';
@@ -45,14 +46,14 @@ export class AnchorSampler {
     return this.sampling.endsWith('random');
   }
 
-  /** New random positions, int32 [batch, S] of flat h*W+w in a height x width map. */
-  draw(batch: number, height: number, width: number): Tensor {
+  /** New random positions, int32 [batch, S] of flat h*W+w in a height x width map, on `device` (the keys'). */
+  draw(batch: number, height: number, width: number, device?: Device): Tensor {
     const n = this.sizes[0];
     if (this.sampling === 'plain-random' && n * n > height * width)
       throw new Error(`${this.#block}: plain-random sampling needs n^2 = ${n * n} distinct positions, but the key map is only ${height}x${width}`);
     const seed = this.#generator?.nextUint32();
     const where = this.sampling === 'plain-random' ? { n, mode: 'plain' as const } : { sizes: this.sizes, mode: 'pyramid' as const };
-    return samplePositions({ height, width, batch, ...where, ...(seed === undefined ? {} : { seed }) });
+    return samplePositions({ height, width, batch, device, ...where, ...(seed === undefined ? {} : { seed }) });
   }
 
   /** Checks positions given from outside: int32 [batch, S]. */
