@@ -2,6 +2,7 @@
 // (the two take different paths: images in parallel vs one image split over the pool).
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { defaultDevice } from '../lib/device.js';
 import { native, type NativeTensor } from '../lib/native/index.js';
 import type { Conv2dOptions } from '../lib/native/kernels/conv.js';
 import { Fixture, counted } from './helpers/parity.js';
@@ -90,7 +91,7 @@ describe('conv2dBackward', () => {
         s = (s * 1664525 + 1013904223) >>> 0;
         d[i] = s / 2 ** 32 - 0.5;
       }
-      return native.fromArray(d, shape);
+      return native.fromArray(d, shape, defaultDevice());
     };
     const x = rand([3, 32, 41, 40], 1);
     const w = rand([64, 32, 3, 3], 2);

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { defaultDevice } from '../lib/device.js';
 import { native } from '../lib/native/index.js';
 import { Fixture, counted } from './helpers/parity.js';
 
@@ -65,7 +66,7 @@ describe('interpolateBilinear matches F.interpolate(mode="bilinear")', () => {
   it('propagates NaN and Inf as PyTorch does (zero weights times Inf give NaN there too)', () => {
     // PyTorch 1.13, size (1, 7), align_corners=True: [[nan x 7]] and [0, 0.5, 1, 1.5, nan, nan, nan].
     const run = (v: number[]) => {
-      const x = native.fromArray(new Float32Array(v), [1, 1, 1, 4]);
+      const x = native.fromArray(new Float32Array(v), [1, 1, 1, 4], defaultDevice());
       const y = native.interpolateBilinear(x, { size: [1, 7], alignCorners: true });
       const out = Array.from(y.toArray());
       x.dispose();

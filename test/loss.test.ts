@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { defaultDevice } from '../lib/device.js';
 import { native, type NativeTensor } from '../lib/native/index.js';
 import { disposeAfterAll } from './helpers/dispose.js';
 import { Fixture, counted } from './helpers/parity.js';
@@ -10,8 +11,8 @@ const oh = new Fixture('loss_ohem');
 afterAll(() => [sm, ce, oh].forEach((f) => f.dispose()));
 
 const keep = disposeAfterAll();
-const f32 = (v: number[], shape: number[]) => keep(native.fromArray(new Float32Array(v), shape));
-const i32 = (v: number[], shape: number[]) => keep(native.fromArray(new Int32Array(v), shape));
+const f32 = (v: number[], shape: number[]) => keep(native.fromArray(new Float32Array(v), shape, defaultDevice()));
+const i32 = (v: number[], shape: number[]) => keep(native.fromArray(new Int32Array(v), shape, defaultDevice()));
 
 describe('softmax and logSoftmax match PyTorch', () => {
   const cases = JSON.parse(sm.metadata.cases) as { name: string; axis: number }[];

@@ -18,7 +18,7 @@ constexpr int kLossThreads = 256;
 constexpr unsigned kLossMaxBlocks = 2048;
 
 inline unsigned loss_blocks(int64_t items) {
-  return std::min(blocks_for(items, kLossThreads), kLossMaxBlocks);
+  return std::min(stride_blocks(items, kLossThreads), kLossMaxBlocks);
 }
 
 // max keeping m where v is NaN, as the CPU's `v > m ? v : m`.
