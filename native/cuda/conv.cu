@@ -174,8 +174,9 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight, c
     beta = 1.0f;
   }
   if (s.is_pointwise()) {
-    for (int64_t b = 0; b < B; ++b)
-      sgemm(false, false, Cout, N, Cin, 1.0f, weight, Cin, x + b * Cin * HW, N, beta, y + b * Cout * N, N);
+    // One call for the batch: the weight shared (stride 0), image b at x + b*Cin*HW, y + b*Cout*N.
+    sgemm_strided_batched(false, false, Cout, N, Cin, 1.0f, weight, Cin, 0, x, N, Cin * HW, beta, y, N,
+                          Cout * N, B);
     return;
   }
   const Geom g = geom(s);
@@ -203,12 +204,14 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   if (!dx && !dweight) return;
 
   if (s.is_pointwise()) {
-    for (int64_t b = 0; b < B; ++b) {
-      const float* xb = x + b * Cin * HW;
-      const float* dyb = dy + b * Cout * N;
-      if (dweight) sgemm(false, true, Cout, Cin, N, 1.0f, dyb, N, xb, N, b == 0 ? 0.0f : 1.0f, dweight, Cin);
-      if (dx) sgemm(true, false, Cin, N, Cout, 1.0f, weight, Cin, dyb, N, 0.0f, dx + b * Cin * HW, N);
-    }
+    // dW sums over the images (each GEMM adds onto the last, as on the CPU); dx is one batched call.
+    if (dweight)
+      for (int64_t b = 0; b < B; ++b)
+        sgemm(false, true, Cout, Cin, N, 1.0f, dy + b * Cout * N, N, x + b * Cin * HW, N,
+              b == 0 ? 0.0f : 1.0f, dweight, Cin);
+    if (dx)
+      sgemm_strided_batched(true, false, Cin, N, Cout, 1.0f, weight, Cin, 0, dy, N, Cout * N, 0.0f, dx, N,
+                            Cin * HW, B);
     if (dweight && B == 0) zero(dweight, Cout * Cin);
     return;
   }
