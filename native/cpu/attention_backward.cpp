@@ -97,6 +97,24 @@ void row_dots(const float* a, const float* b, int64_t rows, int64_t cols, double
   }
 }
 
+// The forward's stored probabilities, rows of `cols` floats `ld` apart, widened; whole rows are
+// renormalised in double for the reason given at probabilities().
+void stored_probabilities(const float* p, int64_t ld, int64_t rows, int64_t cols, bool whole,
+                          const float* lse, double* x) {
+  for (int64_t r = 0; r < rows; ++r) {
+    double* y = x + r * cols;
+    if (std::isinf(lse[r])) {
+      std::fill(y, y + cols, kNaN);
+      continue;
+    }
+    double sum = 0;
+    for (int64_t c = 0; c < cols; ++c) sum += y[c] = p[r * ld + c];
+    if (!whole) continue;
+    const double inv = 1.0 / sum;
+    for (int64_t c = 0; c < cols; ++c) y[c] *= inv;
+  }
+}
+
 void narrow(const double* src, int64_t n, float* dst) {
   for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
 }
@@ -107,8 +125,8 @@ void narrow(const double* src, int64_t n, float* dst) {
 // block, recomputes P and dS, accumulates the tile's dQ and adds into the group's dK/dV partial;
 // the partials are then summed in group order and rounded once.
 void attention_backward(const AttentionDims& d, float scale, const float* dout, const float* q,
-                        const float* k, const float* v, const float* out, const float* lse, float* dq,
-                        float* dk, float* dv) {
+                        const float* k, const float* v, const float* out, const float* lse, const float* p,
+                        float* dq, float* dk, float* dv) {
   if (!dq && !dk && !dv) return;
   const int64_t S = d.S, C = d.C, Cv = d.Cv, block = std::min(S, kBlock);
   const int64_t tiles = ceil_div(d.N, kTileQ);
@@ -136,8 +154,12 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
           const int64_t cols = std::min(block, S - j0);
           widen(k + (b * S + j0) * C, cols * C, w.k.data());
           widen(v + (b * S + j0) * Cv, cols * Cv, w.v.data());
-          dgemm_serial(false, true, rows, cols, C, sc, w.q.data(), C, w.k.data(), C, 0.0, w.p.data(), cols);
-          probabilities(w.p.data(), rows, cols, whole, lse + at);
+          if (p) {
+            stored_probabilities(p + at * S + j0, S, rows, cols, whole, lse + at, w.p.data());
+          } else {
+            dgemm_serial(false, true, rows, cols, C, sc, w.q.data(), C, w.k.data(), C, 0.0, w.p.data(), cols);
+            probabilities(w.p.data(), rows, cols, whole, lse + at);
+          }
           if (dv)
             dgemm_serial(true, false, cols, Cv, rows, 1.0, w.p.data(), cols, w.dout.data(), Cv, beta,
                          gv + j0 * Cv, Cv);
