@@ -70,7 +70,7 @@ describe('attention parity with PyTorch', () => {
       fx.expect('dq', fromP.dq!);
       fx.expect('dk', fromP.dk!);
       fx.expect('dv', fromP.dv!);
-      disposeAll({ out, lse, ...grads, ...kept, w, ...fromP });
+      disposeAll({ out, lse, ...grads, keptOut: kept.out, keptLse: kept.lse, keptP: kept.p, w, ...fromP });
       fx.dispose();
     });
   }
