@@ -1,8 +1,8 @@
-"""PyTorch side of bench/blocks.ts (the paper's Table 1): times one block case with the reference
+"""PyTorch side of `ann-seg bench blocks` (the paper's Table 1): times one block case with the reference
 modules of test/reference/ann_ref_blocks.py and prints one JSON line.
 
-Usage (bench/blocks.ts runs it once per case, each in a fresh process):
-    /usr/bin/python3 bench/torch/blocks.py '<case JSON as lib/bench/blocks-cases.ts makes it>' [options JSON]
+Usage (bench/torch/run.py runs it once per case and allocator, each in a fresh process):
+    /usr/bin/python3 bench/torch/blocks.py '<case JSON as lib/cli/bench/blocks-cases.ts makes it>' [options JSON]
 
 Memory: the peak resident set (getrusage ru_maxrss) after the runs minus the RSS just before the
 first run (/proc/self/statm), so inputs and parameters are not counted; it includes whatever the
@@ -77,7 +77,7 @@ def main():
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     samples.sort()
     print(json.dumps({
-        "name": f"{c['kind']} {c['mode']}",
+        "name": f"{c['kind']} {c['mode']} {c['height']}x{c['width']}",
         "ms": samples[len(samples) // 2] * 1e3,
         "runs": len(samples),
         "rssBytes": max(0, rss_peak - rss_before),

@@ -16,7 +16,7 @@ const ATTENTION_OPTIONS = ['scale'];
  * than q, k, v and out together, which the graph keeps anyway, so at most doubling what attention
  * holds for the backward while sparing it q k^T and the softmax. NB-sized maps (S = N) stream.
  */
-export function keepsProbabilities(q: Tensor, k: Tensor, v: Tensor): boolean {
+export function keepsProbabilities(q: { shape: number[] }, k: { shape: number[] }, v: { shape: number[] }): boolean {
   const [B, N, C] = q.shape;
   const S = k.shape[1];
   const Cv = v.shape[2];

@@ -159,6 +159,13 @@ export abstract class AttentionBlock<Args extends unknown[]> extends Module<Args
   positions: Tensor | null = null;
   readonly stages: ModuleList<AttentionStage>;
   readonly convBnDropout: Sequential;
+  /**
+   * Whether W is folded into the fuse conv (see fuse()): 'auto' (the default) folds when it saves
+   * work, that is when the B*H*W positions outnumber C*Cv / (C + Cv) (the fold's [C,C]x[C,Cv]
+   * product costs about that many positions' W and fuse-half products); true or false force it.
+   * Both give the same function within float rounding.
+   */
+  foldW: 'auto' | boolean = 'auto';
 
   /**
    * `self`: self attention (APNB, NB): f_query is f_key and the fuse BN is the official BNReLU
@@ -205,17 +212,23 @@ export abstract class AttentionBlock<Args extends unknown[]> extends Module<Args
    * half of the fuse, and autograd through F1 W gives dF1 = dM W^T + dc bW^T, dW = F1^T dM,
    * dbW = F1^T dc exactly. The remaining conv over [ctx, skip] is two GEMMs into one output
    * (conv1x1Pair): no concatenation buffer. The fold would not hold with a BN, a dropout or a
-   * non-linearity after W (as in some non-local variants); none is there in ANN's blocks.
+   * non-linearity after W (as in some non-local variants); none is there in ANN's blocks. At
+   * tiny sizes (foldW) W runs as a conv and only the concatenation is skipped.
    */
   protected fuse(context: Tensor, skip: Tensor): Tensor {
     const W = this.stages.at(0).W;
     const conv = this.convBnDropout.at(0) as Conv2d;
     const C = this.outChannels;
+    const Cv = this.valueChannels;
+    const [b, , h, w] = context.shape;
+    const fold = this.foldW === 'auto' ? b * h * w * (C + Cv) > C * Cv : this.foldW;
     const fused = tidy(() => {
-      const F1 = reshape(narrow(conv.weight, 1, 0, C), [C, C]);
-      const M = reshape(matmul(F1, reshape(W.weight, [C, this.valueChannels])), [C, this.valueChannels, 1, 1]);
-      const bias = add(reshape(matmul(F1, reshape(W.bias!, [C, 1])), [C]), conv.bias!);
+      const F1 = narrow(conv.weight, 1, 0, C);
       const F2 = narrow(conv.weight, 1, C, skip.shape[1]);
+      if (!fold) return conv1x1Pair(W.call(context), F1, skip, F2, conv.bias);
+      const F1m = reshape(F1, [C, C]);
+      const M = reshape(matmul(F1m, reshape(W.weight, [C, Cv])), [C, Cv, 1, 1]);
+      const bias = add(reshape(matmul(F1m, reshape(W.bias!, [C, 1])), [C]), conv.bias!);
       return conv1x1Pair(context, M, skip, F2, bias);
     });
     context.releaseFromScope();
