@@ -68,12 +68,12 @@ describe('ann-seg bench blocks', () => {
     const json = join(dir, 'blocks.json');
     const torch = join(dir, 'torch-blocks.json');
     writeFileSync(torch, JSON.stringify({ kind: 'blocks', torch: 'test', rows: [{ name: 'APNB fwd 3x2', ms: 1e6, msDefault: 3e6, rssBytes: 2 ** 20 }] }));
-    const { code, out, err } = await capture(['bench', 'blocks', '--sizes', '3x2', '--runs', '1', '--json', json, '--compare', torch]);
+    const { code, out, err } = await capture(['bench', 'blocks', '--sizes', '3x2', '--only', 'APNB,AFNB', '--runs', '1', '--json', json, '--compare', torch]);
     expect(code).toBe(0);
     expect(out).toContain('batch 1, 3x2 (N = 6);');
-    expect(err).toMatch(/^\[6\/6\] AFNB fwd\+bwd 3x2: /m);
+    expect(err).toMatch(/^\[4\/4\] AFNB fwd\+bwd 3x2: /m);
     const names = readJson(json).rows.map((r) => r.name);
-    expect(names).toEqual(['NB fwd', 'APNB fwd', 'APNB fwd+bwd', 'FNB fwd', 'AFNB fwd', 'AFNB fwd+bwd'].map((n) => `${n} 3x2`));
+    expect(names).toEqual(['APNB fwd', 'APNB fwd+bwd', 'AFNB fwd', 'AFNB fwd+bwd'].map((n) => `${n} 3x2`));
     const row = out.split('\n').find((l) => /^APNB\s+fwd\s+3x2/.test(l))!;
     expect(row).toMatch(/1000000\.0\s+3000000\.0\s+1\.0\s+0\.00$/);
     expect(readJson(json).rows.find((r) => r.name === 'APNB fwd 3x2')!.torch!.msDefault).toBe(3e6);
@@ -94,6 +94,8 @@ describe('ann-seg bench blocks', () => {
     expect(r.err).toMatch(/--compare .*missing\.json: ENOENT/);
     r = await capture(['bench', 'blocks', '--compare', other, '--torch']);
     expect(r.err).toMatch(/give --torch or --compare, not both/);
+    r = await capture(['bench', 'blocks', '--only', 'APNB,ANB']);
+    expect(r.err).toMatch(/--only: unknown block 'ANB' \(expected some of NB, APNB, FNB, AFNB\)/);
   });
 });
 

@@ -17,8 +17,10 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "test", "reference"))
+# Appended: this folder's common.py comes before test/reference's.
+sys.path.append(os.path.join(os.path.dirname(__file__), "..", "..", "test", "reference"))
 from ann_ref_blocks import AFNB, APNB, FusionNonLocal, NonLocal  # noqa: E402
+from common import rss_now  # noqa: E402
 
 
 def make_block(c):
@@ -30,11 +32,6 @@ def make_block(c):
     if c["kind"] == "FNB":
         return FusionNonLocal(c["lowChannels"], c["highChannels"], *common)
     return AFNB(c["lowChannels"], c["highChannels"], *common)
-
-
-def rss_now():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def main():

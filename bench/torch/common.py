@@ -8,6 +8,12 @@ import time
 import torch
 
 
+def rss_now():
+    """The resident set now (bytes)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def setup():
     torch.set_num_threads(int(os.environ.get("ANN_SEG_NUM_THREADS", os.cpu_count() or 1)))
     torch.manual_seed(0)

@@ -3,7 +3,7 @@
 // Ours computes the blocks with W folded into the fuse conv (lib/nn/blocks/attention.ts); the FLOP
 // columns count the plain layout, the work PyTorch's reference does, so GFLOP/s compare like for like.
 import { runChild } from './child.js';
-import { anchorCount, blockCases, blockFlops, caseKey, type BlockCase, type FlopBreakdown, type Size } from './blocks-cases.js';
+import { anchorCount, blockCases, blockFlops, caseKey, type BlockCase, type BlockKind, type FlopBreakdown, type Size } from './blocks-cases.js';
 import type { CaseMeasurement, MeasureOptions } from './blocks-measure.js';
 import type { TorchRow } from './torch-json.js';
 
@@ -24,6 +24,8 @@ export interface BlockBenchOptions {
   sizes: Size[];
   /** Adds NB and FNB forward+backward (minutes at full size on 2 cores). */
   backward: boolean;
+  /** Only these blocks (default all four). */
+  only?: BlockKind[];
   measure?: MeasureOptions;
   /** PyTorch's side of each case, run right after ours (alternating) or read from a JSON. */
   torch?: (c: BlockCase, key: string) => TorchRow | undefined;
@@ -32,7 +34,7 @@ export interface BlockBenchOptions {
 }
 
 export function runBlockBench(o: BlockBenchOptions): BlockRow[] {
-  const cases = o.sizes.flatMap((size) => blockCases(size, o.backward));
+  const cases = o.sizes.flatMap((size) => blockCases(size, o.backward)).filter((c) => !o.only || o.only.includes(c.kind));
   return cases.map((blockCase, i) => {
     const name = caseKey(blockCase);
     const measured = measureInChild(blockCase, o.measure);

@@ -7,7 +7,7 @@ import { resolveConfig } from '../../models/config.js';
 import { native } from '../../native/index.js';
 import { preset } from '../../train/presets.js';
 import { numberOption, parseCommandArgs, stringOption, UsageError, type Command, type Parsed } from '../args.js';
-import { caseKey, parseSizes, scaledSize, type Size } from './blocks-cases.js';
+import { caseKey, parseSizes, scaledSize, type BlockKind, type Size } from './blocks-cases.js';
 import { describeSetting, FLOP_HEADER, flopCells, runBlockBench, TIME_HEADER, timeCells, TORCH_HEADER, torchCells } from './blocks.js';
 import { describeMachine, kernelJson, renderKernelTable, runKernelBench } from './kernels.js';
 import { measureStepInChild, stepKey, type StepCase } from './step.js';
@@ -103,15 +103,20 @@ function benchBlocks(args: string[]): number {
     sizes: { type: 'string' },
     runs: { type: 'string' },
     backward: { type: 'boolean' },
+    only: { type: 'string' },
     torch: { type: 'boolean' },
   });
   const sizes = blockSizes(values);
+  const only = stringOption(values, 'only')?.split(',');
+  const kinds: BlockKind[] = ['NB', 'APNB', 'FNB', 'AFNB'];
+  for (const k of only ?? []) if (!kinds.includes(k as BlockKind)) throw new UsageError(`--only: unknown block '${k}' (expected some of ${kinds.join(', ')})`);
   // Default: at least 3 timed runs, more while under 2 s (at most 20); --runs n fixes the count.
   const measure = timingOf(values);
   const torch = torchSource(values, 'blocks');
   const rows = runBlockBench({
     sizes,
     backward: values.backward === true,
+    only: only as BlockKind[] | undefined,
     measure,
     torch: torch === 'run' ? (c, key) => torchCase('blocks', { ...c, name: key }, measure) : torch ? (_c, key) => torch.get(key) : undefined,
     onRow: (r, i, n) => {
@@ -188,7 +193,7 @@ const SUBCOMMANDS: Record<string, (args: string[]) => number> = { kernels: bench
 export const bench: Command = {
   summary: "benchmarks: kernels against this machine's sgemm and copy rates, the paper's Table 1 blocks, a training step",
   help: `usage: ann-seg bench kernels [family...] [--filter text] [--quick] [--json out.json] [--torch|--compare torch.json]
-       ann-seg bench blocks [--sizes HxW,...|--scale s] [--backward] [--runs n] [--quick] [--json out.json] [--torch|--compare torch.json]
+       ann-seg bench blocks [--sizes HxW,...|--scale s] [--only APNB,AFNB] [--backward] [--runs n] [--quick] [--json out.json] [--torch|--compare torch.json]
        ann-seg bench step [--preset name] [--batch n] [--crop n] [--runs n] [--quick] [--json out.json] [--torch|--compare torch.json]
 
 kernels: every kernel case (families attention, conv, elementwise, interp, loss,
@@ -196,7 +201,8 @@ kernels: every kernel case (families attention, conv, elementwise, interp, loss,
   GFLOP/s and copy GB/s, each case's rate as a share of them.
 blocks: the paper's Table 1 on this machine: NB vs APNB, FNB vs AFNB at each
   size (default 256x128; --scale 0.5: 128x64), forward, and forward+backward for
-  APNB and AFNB (--backward adds NB and FNB: minutes at full size); analytic
+  APNB and AFNB (--backward adds NB and FNB: minutes at full size; --only picks
+  blocks); analytic
   GFLOP; peak native memory and RSS; each case in a fresh child process.
 step: one training step of a preset's network (default small): forward, the
   official loss, backward, SGD; time and peak memory, in a child process.
