@@ -59,7 +59,19 @@ describe('attention parity with PyTorch', () => {
         expect(one[key]!.toArray()).toEqual(grads[key]!.toArray());
         disposeAll(one);
       }
-      disposeAll({ out, lse, ...grads });
+      // With the probabilities kept: p is the attention map, and out, lse and the gradients from
+      // p hold parity too.
+      const kept = native.attention(q, k, v, { ...opts, keepProbabilities: true });
+      const w = native.attentionWeights(q, k, opts);
+      expect(kept.p!.shape).toEqual([...q.shape.slice(0, 2), k.shape[1]]);
+      expect(kept.p!.toArray()).toEqual(w.toArray());
+      fx.expect('out', kept.out);
+      fx.expect('lse', kept.lse);
+      const fromP = native.attentionBackward(dout, q, k, v, kept.out, kept.lse, opts, kept.p);
+      fx.expect('dq', fromP.dq!);
+      fx.expect('dk', fromP.dk!);
+      fx.expect('dv', fromP.dv!);
+      disposeAll({ out, lse, ...grads, keptOut: kept.out, keptLse: kept.lse, keptP: kept.p, w, ...fromP });
       fx.dispose();
     });
   }
@@ -141,6 +153,12 @@ describe('attention bad input', () => {
     expect(() => native.attentionBackward(dout, q, k, v, dout.reshape([2, 3, 5]), lse)).toThrow(
       /^attentionBackward: out float32 \[2,3,5\]: expected shape \[2,5,3\]/,
     );
+    expect(() => native.attentionBackward(dout, q, k, v, out, lse, {}, q)).toThrow(
+      /^attentionBackward: p float32 \[2,5,4\]: expected shape \[2,5,7\]/,
+    );
+    expect(() => native.attentionBackward(dout, q, k, v, out, lse, {}, lse)).toThrow(
+      /^attentionBackward: p float32 \[2,5\]: expected rank 3, got rank 2/,
+    );
     disposeAll({ q2, qi, kb, kc, vs });
   });
 
@@ -150,7 +168,7 @@ describe('attention bad input', () => {
     expect(() => native.attention(q, k, v, { scale: '1' as unknown as number })).toThrow(/^attention: option 'scale' must be a number/);
     expect(() => native.attention(q, k, v, 5 as unknown as object)).toThrow(/^attention: options must be an object/);
     expect(() => native.attention(q, k, v, { temperature: 2 } as never)).toThrow(
-      "attention: unknown option 'temperature' (expected one of scale)",
+      "attention: unknown option 'temperature' (expected one of scale, keepProbabilities)",
     );
     expect(() => native.attentionBackward(dout, q, k, v, out, lse, { needDq: false } as never)).toThrow(
       /^attentionBackward: unknown option 'needDq' \(expected one of scale, needQ, needK, needV\)/,

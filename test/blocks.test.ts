@@ -147,12 +147,23 @@ describe('official names and shapes', () => {
   });
 });
 
-describe.each(CASES)('parity with PyTorch: %s', (name, kind) => {
+/** W folded into the fuse conv, or not: the fixtures are small, so 'auto' alone would not fold. */
+function setFold(block: Block, fold: boolean): void {
+  if ('foldW' in block) block.foldW = fold;
+}
+
+// The common fusion has no W to fold: once.
+const FOLD_CASES = CASES.flatMap(([name, kind]): [string, Kind, boolean][] =>
+  kind === 'common' ? [[name, kind, false]] : [[name, kind, true], [name, kind, false]],
+);
+
+describe.each(FOLD_CASES)('parity with PyTorch: %s (W folded: %s)', (name, kind, fold) => {
   const fx = fixture(name);
   const traced = kind !== 'common';
 
   it.each(counted(`${name} input sets`, sets(fx), INPUT_SETS[name] ?? 1))('input %s: evaluation output and traced query, key, value, weights, context, out', (s) => {
     using block = loaded(fx, kind);
+    setFold(block, fold);
     block.eval();
     const trace: Record<string, Tensor> = {};
     if (traced) (block as nn.APNB).trace = trace;
@@ -173,6 +184,7 @@ describe.each(CASES)('parity with PyTorch: %s', (name, kind) => {
 
   it.each(counted(`${name} input sets`, sets(fx), INPUT_SETS[name] ?? 1))('input %s: training output, input and parameter gradients, running statistics', (s) => {
     using block = loaded(fx, kind);
+    setFold(block, fold);
     block.train();
     const positions = givePositions(block, fx, s);
     const xs = inputs(fx, kind, s, true);

@@ -124,9 +124,9 @@ describe('ann-seg bench blocks', () => {
     expect(r.err).toMatch(/--scale must be in \(0, 1\], got 2/);
     r = await capture(['bench', 'blocks', '--runs', '0']);
     expect(r.err).toMatch(/--runs must be a positive integer, got 0/);
-    r = await capture(['bench', 'kernels']);
+    r = await capture(['bench', 'layers']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown benchmark 'kernels' \(expected blocks\)/);
+    expect(r.err).toMatch(/unknown benchmark 'layers' \(expected kernels, blocks, step\)/);
   });
 });
 

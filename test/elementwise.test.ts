@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { native, type NativeTensor } from '../lib/native/index.js';
 import { nativeEmpty, nativeFromArray, nativeFull } from '../lib/tensor.js';
-import { randomTensor } from '../bench/harness.js';
+import { randomTensor } from '../lib/cli/bench/kernels/harness.js';
 import { disposeAfterAll } from './helpers/dispose.js';
 import { Fixture, counted } from './helpers/parity.js';
 

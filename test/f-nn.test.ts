@@ -8,7 +8,7 @@ import { tidy } from '../lib/autograd/scope.js';
 import { noGrad } from '../lib/autograd/tape.js';
 import { native } from '../lib/native/index.js';
 import { relu } from '../lib/ops/arith.js';
-import { asymmetricAttention } from '../lib/ops/attention.js';
+import { asymmetricAttention, keepsProbabilities } from '../lib/ops/attention.js';
 import { conv2d } from '../lib/ops/conv.js';
 import { dropout2d } from '../lib/ops/dropout.js';
 import { interpolate, type InterpolateOptions } from '../lib/ops/interp.js';
@@ -148,11 +148,13 @@ describe('composite expressions against PyTorch autograd', () => {
     const dy = randn([1, 6, 3], { seed: 3 });
     const y = asymmetricAttention(q, q, v);
     y.backward(dy);
-    const r = native.attention(q.native, q.native, v.native);
-    const d = native.attentionBackward(dy.native, q.native, q.native, v.native, r.out, r.lse, { needV: false });
+    // S x N is small here, so the op keeps the probabilities for its backward.
+    expect(keepsProbabilities(q, q, v)).toBe(true);
+    const r = native.attention(q.native, q.native, v.native, { keepProbabilities: true });
+    const d = native.attentionBackward(dy.native, q.native, q.native, v.native, r.out, r.lse, { needV: false }, r.p);
     native.addInPlace(d.dq!, d.dk!);
     expect(Array.from(q.grad!.toFloat32Array())).toEqual(Array.from(d.dq!.toArray()));
-    for (const t of [r.out, r.lse, d.dq!, d.dk!]) t.dispose();
+    for (const t of [r.out, r.lse, r.p!, d.dq!, d.dk!]) t.dispose();
     release(q, v, dy, y);
   });
 });

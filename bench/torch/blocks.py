@@ -1,8 +1,8 @@
-"""PyTorch side of bench/blocks.ts (the paper's Table 1): times one block case with the reference
+"""PyTorch side of `ann-seg bench blocks` (the paper's Table 1): times one block case with the reference
 modules of test/reference/ann_ref_blocks.py and prints one JSON line.
 
-Usage (bench/blocks.ts runs it once per case, each in a fresh process):
-    /usr/bin/python3 bench/torch/blocks.py '<case JSON as lib/bench/blocks-cases.ts makes it>' [options JSON]
+Usage (bench/torch/run.py runs it once per case and allocator, each in a fresh process):
+    /usr/bin/python3 bench/torch/blocks.py '<case JSON as lib/cli/bench/blocks-cases.ts makes it>' [options JSON]
 
 Options: budgetMs, minRuns, maxRuns; device ("cpu" or "cuda": then the block, its inputs and the
 timing are on the GPU, each run ending in torch.cuda.synchronize(), and memory is the peak of
@@ -22,8 +22,10 @@ import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "test", "reference"))
+# Appended: this folder's common.py comes before test/reference's.
+sys.path.append(os.path.join(os.path.dirname(__file__), "..", "..", "test", "reference"))
 from ann_ref_blocks import AFNB, APNB, FusionNonLocal, NonLocal  # noqa: E402
+from common import rss_now  # noqa: E402
 
 
 def make_block(c):
@@ -35,11 +37,6 @@ def make_block(c):
     if c["kind"] == "FNB":
         return FusionNonLocal(c["lowChannels"], c["highChannels"], *common)
     return AFNB(c["lowChannels"], c["highChannels"], *common)
-
-
-def rss_now():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def main():
@@ -96,7 +93,7 @@ def main():
     rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     samples.sort()
     out = {
-        "name": f"{c['kind']} {c['mode']}",
+        "name": f"{c['kind']} {c['mode']} {c['height']}x{c['width']}",
         "ms": samples[len(samples) // 2] * 1e3,
         "runs": len(samples),
         "rssBytes": max(0, rss_peak - rss_before),

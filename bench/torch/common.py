@@ -1,4 +1,5 @@
-"""Timing helper for the PyTorch side of the kernel benchmarks: prints one JSON line per case."""
+"""Timing helper for the PyTorch side of the kernel benchmarks (lib/cli/bench/kernels/*.ts): prints one
+JSON line per case. bench/torch/run.py runs these scripts on both allocators and writes the JSON."""
 import json
 import os
 import sys
@@ -7,17 +8,28 @@ import time
 import torch
 
 
+def rss_now():
+    """The resident set now (bytes)."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def setup():
     torch.set_num_threads(int(os.environ.get("ANN_SEG_NUM_THREADS", os.cpu_count() or 1)))
     torch.manual_seed(0)
 
 
+QUICK = os.environ.get("ANN_SEG_BENCH_QUICK") == "1"  # one run after one warm-up: a smoke run
+
+
 def bench(name, fn, budget_s=1.5, flops=None):
     fn()
-    fn()
+    if not QUICK:
+        fn()
     samples = []
     start = time.perf_counter()
-    while len(samples) < 5 or (time.perf_counter() - start < budget_s and len(samples) < 200):
+    min_runs, max_runs = (1, 1) if QUICK else (5, 200)
+    while len(samples) < min_runs or (time.perf_counter() - start < budget_s and len(samples) < max_runs):
         t0 = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - t0)

@@ -2,7 +2,7 @@
 // dispatches and turns usage errors into one line and exit status 2.
 import { UsageError, type Command } from './args.js';
 import { ablateCommand } from './ablate.js';
-import { bench } from './bench.js';
+import { bench } from './bench/command.js';
 import { evalCommand } from './eval.js';
 import { info } from './info.js';
 import { predictCommand } from './predict.js';

@@ -1,6 +1,8 @@
 // Fused attention on the CPU: query tiles run as parallel tasks, every product is a serial BLAS
 // call on a tile, and the softmax works on a [tile rows, key block] scratch buffer, so no N x S
-// array exists whatever N and S are. The backward is in attention_backward.cpp.
+// array exists whatever N and S are, unless the caller asks for the probabilities p: then the
+// score tiles are computed in p itself, in one block of all S keys. The backward is in
+// attention_backward.cpp.
 #include "ann/attention.h"
 
 #include <algorithm>
@@ -39,31 +41,32 @@ Tile query_tile(const AttentionDims& d, int64_t index) {
 }  // namespace
 
 void attention_forward(const AttentionDims& d, float scale, const float* q, const float* k, const float* v,
-                       float* out, float* lse) {
-  const int64_t block = std::min(d.S, kBlockFwd);
+                       float* out, float* lse, float* p) {
+  const int64_t block = p ? d.S : std::min(d.S, kBlockFwd);
   const bool single = block == d.S;
   parallel_for(d.B * ceil_div(d.N, kTileQ), 1, [&](int64_t t0, int64_t t1) {
-    Buffer<float> sc(static_cast<size_t>(kTileQ * block)), m(kTileQ), l(kTileQ), alpha(kTileQ);
+    Buffer<float> scratch(p ? 0 : static_cast<size_t>(kTileQ * block)), m(kTileQ), l(kTileQ), alpha(kTileQ);
     for (int64_t t = t0; t < t1; ++t) {
       const Tile tl = query_tile(d, t);
       const float* Qt = q + (tl.b * d.N + tl.i0) * d.C;
       float* Ot = out + (tl.b * d.N + tl.i0) * d.Cv;
+      float* sc = p ? p + (tl.b * d.N + tl.i0) * d.S : scratch.data();
       std::fill(m.data(), m.data() + tl.rows, -std::numeric_limits<float>::infinity());
       std::fill(l.data(), l.data() + tl.rows, 0.f);
       for (int64_t j0 = 0; j0 < d.S; j0 += block) {
         const int64_t cols = std::min(block, d.S - j0);
         sgemm_serial(false, true, tl.rows, cols, d.C, scale, Qt, d.C, k + (tl.b * d.S + j0) * d.C, d.C, 0.f,
-                     sc.data(), cols);
-        attn::softmax_block(sc.data(), tl.rows, cols, cols, m.data(), l.data(), alpha.data());
+                     sc, cols);
+        attn::softmax_block(sc, tl.rows, cols, cols, m.data(), l.data(), alpha.data());
         if (single) {
           // All keys seen: normalise the small P tile rather than the output rows afterwards.
           for (int64_t r = 0; r < tl.rows; ++r) alpha[r] = inverse_sum(m[r], l[r]);
-          attn::scale_rows(sc.data(), tl.rows, cols, cols, alpha.data());
+          attn::scale_rows(sc, tl.rows, cols, cols, alpha.data());
         } else if (j0 > 0) {
           attn::scale_rows(Ot, tl.rows, d.Cv, d.Cv, alpha.data());
         }
-        sgemm_serial(false, false, tl.rows, d.Cv, cols, 1.f, sc.data(), cols, v + (tl.b * d.S + j0) * d.Cv,
-                     d.Cv, j0 == 0 ? 0.f : 1.f, Ot, d.Cv);
+        sgemm_serial(false, false, tl.rows, d.Cv, cols, 1.f, sc, cols, v + (tl.b * d.S + j0) * d.Cv, d.Cv,
+                     j0 == 0 ? 0.f : 1.f, Ot, d.Cv);
       }
       float* lse_t = lse + tl.b * d.N + tl.i0;
       for (int64_t r = 0; r < tl.rows; ++r) {

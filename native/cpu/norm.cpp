@@ -13,15 +13,28 @@
 namespace ann {
 namespace {
 
-ANN_INLINE double plane_sum(const float* p, int64_t n) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+// Sums of d and d^2 for d = p - shift, in one pass over the plane.
+ANN_INLINE void plane_moments(const float* p, int64_t n, double shift, double* sum, double* sq) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += p[i + j];
-  double s = 0;
-  for (; i < n; ++i) s += p[i];
-  for (int j = 0; j < 8; ++j) s += acc[j];
-  return s;
+    for (int j = 0; j < 8; ++j) {
+      const double d = p[i + j] - shift;
+      a[j] += d;
+      b[j] += d * d;
+    }
+  double sa = 0, sb = 0;
+  for (; i < n; ++i) {
+    const double d = p[i] - shift;
+    sa += d;
+    sb += d * d;
+  }
+  for (int j = 0; j < 8; ++j) {
+    sa += a[j];
+    sb += b[j];
+  }
+  *sum += sa;
+  *sq += sb;
 }
 
 // Sum of (p - mean)^2.
@@ -104,11 +117,18 @@ ANN_INLINE void train_channels_impl(const BatchNormShape& s, int64_t c0, int64_t
                                     float* save_mean, float* save_invstd) {
   const int64_t S = s.spatial, n = s.count();
   for (int64_t c = c0; c < c1; ++c) {
-    double sum = 0;
-    for (int64_t b = 0; b < s.batch; ++b) sum += plane_sum(x + (b * s.channels + c) * S, S);
-    const double mean = sum / n;
-    double ss = 0;
-    for (int64_t b = 0; b < s.batch; ++b) ss += plane_sq_dev(x + (b * s.channels + c) * S, S, mean);
+    // One pass: the moments about the channel's first value (in double, so the cancellation in
+    // sq - sum^2/n costs (offset/std)^2 * 2^-52 of the variance); a second, exact pass about the
+    // mean only when the offset is large beside the spread (2^20 in squares: < 2^-32 relative).
+    const double shift = std::isfinite(x[c * S]) ? x[c * S] : 0.0;
+    double sum = 0, sq = 0;
+    for (int64_t b = 0; b < s.batch; ++b) plane_moments(x + (b * s.channels + c) * S, S, shift, &sum, &sq);
+    const double offset = sum / n, mean = shift + offset;
+    double ss = sq - sum * offset;
+    if (!(ss >= 0) || offset * offset * n > ss * 1048576.0) {
+      ss = 0;
+      for (int64_t b = 0; b < s.batch; ++b) ss += plane_sq_dev(x + (b * s.channels + c) * S, S, mean);
+    }
     const double var = ss / n;
     const double invstd = 1.0 / std::sqrt(var + eps);
     save_mean[c] = static_cast<float>(mean);

@@ -181,10 +181,4 @@ void attention_forward(const AttentionDims& d, float scale, const float* q, cons
              static_cast<size_t>(kT * ldp) * sizeof(float), d, scale, q, k, v, out, lse, p);
 }
 
-// The signature before include/ann/attention.h gained p (branch perf): delete once it has.
-void attention_forward(const AttentionDims& d, float scale, const float* q, const float* k, const float* v,
-                       float* out, float* lse) {
-  attention_forward(d, scale, q, k, v, out, lse, nullptr);
-}
-
 }  // namespace ann::cuda

@@ -319,11 +319,4 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
   }
 }
 
-// The signature before include/ann/attention.h gained p (branch perf): delete once it has.
-void attention_backward(const AttentionDims& d, float scale, const float* dout, const float* q,
-                        const float* k, const float* v, const float* out, const float* lse, float* dq,
-                        float* dk, float* dv) {
-  attention_backward(d, scale, dout, q, k, v, out, lse, nullptr, dq, dk, dv);
-}
-
 }  // namespace ann::cuda

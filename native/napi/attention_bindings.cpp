@@ -51,24 +51,29 @@ float scale_option(const Napi::Object& o, const char* op, int64_t C) {
   return static_cast<float>(s);
 }
 
-// attention(q, k, v, { scale }) -> { out [B,N,Cv], lse [B,N] }
+// attention(q, k, v, { scale, keepProbabilities }) -> { out [B,N,Cv], lse [B,N], p? [B,N,S] }
 Napi::Value Attention(const Napi::CallbackInfo& info) {
   const char* op = "attention";
   JsTensor* q = tensor_arg(info, 0, op, "q", DType::F32, 3);
   JsTensor* k = tensor_arg(info, 1, op, "k", DType::F32, 3);
   JsTensor* v = tensor_arg(info, 2, op, "v", DType::F32, 3);
-  const Napi::Object opts = options_arg(info, 3, op, {"scale"});
+  const Napi::Object opts = options_arg(info, 3, op, {"scale", "keepProbabilities"});
   const Device dev = expect_same_device(op, {q, k, v});
   const Inputs in = check_qkv(op, q, k, v);
-  const float scale = scale_option(opts, op, in.d.C);
-  Napi::Object out_obj, lse_obj;
-  JsTensor* out = JsTensor::Make(info.Env(), dev, {in.d.B, in.d.N, in.d.Cv}, DType::F32, &out_obj);
-  JsTensor* lse = JsTensor::Make(info.Env(), dev, {in.d.B, in.d.N}, DType::F32, &lse_obj);
-  ANN_DISPATCH(dev, op, attention_forward, in.d, scale, q->f32(), k->f32(), v->f32(), out->f32(), lse->f32());
-  return make_result(info.Env(), {{"out", out_obj}, {"lse", lse_obj}});
+  const AttentionDims& d = in.d;
+  const float scale = scale_option(opts, op, d.C);
+  const bool keep = bool_option(opts, "keepProbabilities", false, op);
+  Napi::Object out_obj, lse_obj, p_obj;
+  JsTensor* out = JsTensor::Make(info.Env(), dev, {d.B, d.N, d.Cv}, DType::F32, &out_obj);
+  JsTensor* lse = JsTensor::Make(info.Env(), dev, {d.B, d.N}, DType::F32, &lse_obj);
+  JsTensor* p = optional_output(keep, info.Env(), dev, {d.B, d.N, d.S}, &p_obj);
+  ANN_DISPATCH(dev, op, attention_forward, d, scale, q->f32(), k->f32(), v->f32(), out->f32(), lse->f32(),
+               f32_or_null(p));
+  return make_result(info.Env(), {{"out", out_obj}, {"lse", lse_obj}, {"p", p_obj}});
 }
 
-// attentionBackward(dout, q, k, v, out, lse, { scale, needQ, needK, needV }) -> { dq?, dk?, dv? }
+// attentionBackward(dout, q, k, v, out, lse, { scale, needQ, needK, needV }, p?) -> { dq?, dk?, dv? }
+// p: the probabilities a forward with keepProbabilities returned (then q k^T is not recomputed).
 Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   const char* op = "attentionBackward";
   JsTensor* dout = tensor_arg(info, 0, op, "dout", DType::F32, 3);
@@ -78,12 +83,14 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   JsTensor* out = tensor_arg(info, 4, op, "out", DType::F32, 3);
   JsTensor* lse = tensor_arg(info, 5, op, "lse", DType::F32, 2);
   const Napi::Object opts = options_arg(info, 6, op, {"scale", "needQ", "needK", "needV"});
-  const Device dev = expect_same_device(op, {dout, q, k, v, out, lse});
+  JsTensor* p = optional_tensor_arg(info, 7, op, "p", DType::F32, 3);
+  const Device dev = expect_same_device(op, {dout, q, k, v, out, lse, p});
   const Inputs in = check_qkv(op, q, k, v);
   const AttentionDims& d = in.d;
   expect_shape(op, "out", out, {d.B, d.N, d.Cv});
   expect_shape(op, "dout", dout, {d.B, d.N, d.Cv});
   expect_shape(op, "lse", lse, {d.B, d.N});
+  if (p) expect_shape(op, "p", p, {d.B, d.N, d.S});
   const float scale = scale_option(opts, op, d.C);
   const bool need_q = bool_option(opts, "needQ", true, op);
   const bool need_k = bool_option(opts, "needK", true, op);
@@ -94,7 +101,7 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   JsTensor* dk = optional_output(need_k, env, dev, {d.B, d.S, d.C}, &dk_obj);
   JsTensor* dv = optional_output(need_v, env, dev, {d.B, d.S, d.Cv}, &dv_obj);
   ANN_DISPATCH(dev, op, attention_backward, d, scale, dout->f32(), q->f32(), k->f32(), v->f32(), out->f32(),
-               lse->f32(), f32_or_null(dq), f32_or_null(dk), f32_or_null(dv));
+               lse->f32(), f32_or_null(p), f32_or_null(dq), f32_or_null(dk), f32_or_null(dv));
   return make_result(env, {{"dq", dq_obj}, {"dk", dk_obj}, {"dv", dv_obj}});
 }
 

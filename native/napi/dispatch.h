@@ -25,7 +25,7 @@
 // clang-format off
 #define ANN_KERNELS(X)                                                                                   \
   /* attention */ X(attention_forward) X(attention_backward) X(attention_weights)                        \
-  /* conv */ X(conv2d_forward) X(conv2d_backward)                                                        \
+  /* conv */ X(conv2d_forward) X(conv2d_backward) X(conv1x1_pair_forward)                                                        \
   /* elementwise */ X(relu) X(relu_backward) X(affine) X(axpy_inplace) X(copy) X(fill) X(binary)        \
   X(broadcast_to) X(reduce_sum) X(permute) X(copy2d) X(matmul) X(dropout_mask) X(channel_scale)         \
   /* interp */ X(interpolate_bilinear_forward) X(interpolate_bilinear_backward)                          \

@@ -8,54 +8,27 @@
 
 #include <cmath>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "../cuda/runtime.h"
 #include "harness.h"
 
 namespace ann::cuda {
-// With the kept probabilities p of branch perf's include/ann/attention.h (p may be null).
-void attention_forward(const AttentionDims& d, float scale, const float* q, const float* k, const float* v,
-                       float* out, float* lse, float* p);
-void attention_backward(const AttentionDims& d, float scale, const float* dout, const float* q,
-                        const float* k, const float* v, const float* out, const float* lse, const float* p,
-                        float* dq, float* dk, float* dv);
+decltype(::ann::attention_forward) attention_forward;
+decltype(::ann::attention_backward) attention_backward;
 decltype(::ann::attention_weights) attention_weights;
 }  // namespace ann::cuda
 
 namespace ann::tests {
 namespace {
 
-// The CPU kernels without kept probabilities, whichever signature include/ann/attention.h has
-// (branch perf adds p; once merged, these are plain calls with nullptr).
-template <typename F>
-void cpu_forward_impl(F* f, const AttentionDims& d, float scale, const float* q, const float* k,
-                      const float* v, float* out, float* lse) {
-  if constexpr (std::is_invocable_v<F*, const AttentionDims&, float, const float*, const float*, const float*,
-                                    float*, float*, float*>)
-    f(d, scale, q, k, v, out, lse, nullptr);
-  else
-    f(d, scale, q, k, v, out, lse);
-}
 void cpu_forward(const AttentionDims& d, float scale, const float* q, const float* k, const float* v,
                  float* out, float* lse) {
-  cpu_forward_impl(&ann::attention_forward, d, scale, q, k, v, out, lse);
-}
-template <typename F>
-void cpu_backward_impl(F* f, const AttentionDims& d, float scale, const float* g, const float* q,
-                       const float* k, const float* v, const float* out, const float* lse, float* dq,
-                       float* dk, float* dv) {
-  if constexpr (std::is_invocable_v<F*, const AttentionDims&, float, const float*, const float*, const float*,
-                                    const float*, const float*, const float*, const float*, float*, float*,
-                                    float*>)
-    f(d, scale, g, q, k, v, out, lse, nullptr, dq, dk, dv);
-  else
-    f(d, scale, g, q, k, v, out, lse, dq, dk, dv);
+  ann::attention_forward(d, scale, q, k, v, out, lse, nullptr);
 }
 void cpu_backward(const AttentionDims& d, float scale, const float* g, const float* q, const float* k,
                   const float* v, const float* out, const float* lse, float* dq, float* dk, float* dv) {
-  cpu_backward_impl(&ann::attention_backward, d, scale, g, q, k, v, out, lse, dq, dk, dv);
+  ann::attention_backward(d, scale, g, q, k, v, out, lse, nullptr, dq, dk, dv);
 }
 
 struct Case {

@@ -40,6 +40,13 @@ export interface ConvKernels {
    * Deterministic: the same inputs on the same thread count give bit-identical results.
    */
   conv2dBackward(dy: NativeTensor, x: NativeTensor, weight: NativeTensor, options?: Conv2dBackwardOptions): Conv2dGrads;
+  /**
+   * The 1x1 convolution over cat([a, b], 1) with weight cat([weightA, weightB], 1), without the
+   * concatenation (native/cpu/conv_pair.cpp): a [B,Ca,H,W], weightA [Cout,Ca,1,1], b [B,Cb,H,W],
+   * weightB [Cout,Cb,1,1], bias [Cout] or null -> [B,Cout,H,W]. Its gradients are conv2dBackward
+   * of each input against the same dy.
+   */
+  conv1x1Pair(a: NativeTensor, weightA: NativeTensor, b: NativeTensor, weightB: NativeTensor, bias: NativeTensor | null): NativeTensor;
 }
 
 export type { NativeTensor };

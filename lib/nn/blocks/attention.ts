@@ -1,9 +1,13 @@
 // The official `_SelfAttentionBlock` (registered as `stages.0` of APNB and AFNB): the asymmetric
 // attention core of ANN-SEMANTICS.md, with the official parameter names.
-import { keep } from '../../autograd/scope.js';
+import { keep, tidy } from '../../autograd/scope.js';
+import { noGrad } from '../../autograd/tape.js';
 import { native } from '../../native/index.js';
+import { add } from '../../ops/arith.js';
 import { asymmetricAttention } from '../../ops/attention.js';
-import { cat, reshape, transpose } from '../../ops/shape.js';
+import { conv1x1Pair } from '../../ops/conv.js';
+import { matmul } from '../../ops/linalg.js';
+import { narrow, reshape, transpose } from '../../ops/shape.js';
 import { Generator } from '../../random.js';
 import { Tensor } from '../../tensor.js';
 import { ModuleList, Sequential } from '../containers.js';
@@ -15,19 +19,6 @@ import { allPositions, type AnchorSampler } from './sampling.js';
 
 /** What a traced forward stores: detached copies the caller owns (and disposes). */
 export type Trace = Record<string, Tensor>;
-
-/**
- * The blocks' last step, fuse(cat([out, skip])), letting `out` and the concatenation go as soon as
- * they are used (the graph keeps what backward reads): at 2048 channels they are the largest
- * activations of the block.
- */
-export function fuseWithSkip(fuse: Sequential, out: Tensor, skip: Tensor): Tensor {
-  const joined = cat([out, skip], 1);
-  out.releaseFromScope();
-  const y = fuse.call(joined);
-  joined.releaseFromScope();
-  return y;
-}
 
 export interface AttentionStageOptions {
   lowChannels: number;
@@ -86,13 +77,15 @@ export class AttentionStage extends Module<[Tensor, Tensor]> {
     zeros_(this.W.bias!);
   }
 
+  /** W(attention(query from high, key and value from low)) -> [B, out, H, W] of high. */
   forward(low: Tensor, high: Tensor): Tensor {
-    return this.attend(low, high, null, null);
+    return this.W.call(this.attend(low, high, null, null));
   }
 
   /**
-   * W(attention(query from high, key and value from low)) -> [B, out, H, W] of high. `given`
-   * replaces the random positions (random sampling only); `trace` receives the intermediates.
+   * attention(query from high, key and value from low) -> the context [B, Cv, H, W] of high,
+   * before W (the blocks fold W into their fuse conv). `given` replaces the random positions
+   * (random sampling only); `trace` receives the intermediates, `out` = W(context) among them.
    */
   attend(low: Tensor, high: Tensor, given: Tensor | null, trace: Trace | null): Tensor {
     const [b, , h, w] = high.shape;
@@ -115,7 +108,6 @@ export class AttentionStage extends Module<[Tensor, Tensor]> {
     const scale = this.keyChannels ** -0.5;
     const attended = asymmetricAttention(query, key, value, { scale });
     const context = reshape(transpose(attended, 1, 2), [b, this.valueChannels, h, w]);
-    const out = this.W.call(context);
 
     if (trace) {
       store(trace, 'query', query);
@@ -124,12 +116,12 @@ export class AttentionStage extends Module<[Tensor, Tensor]> {
       trace.weights?.dispose();
       trace.weights = keep(new Tensor(native.attentionWeights(query.native, key.native, { scale })));
       store(trace, 'context', context);
-      store(trace, 'out', out);
+      store(trace, 'out', noGrad(() => this.W.call(context)));
       if (positions) store(trace, 'positions', positions);
     }
     // Drawn positions belong to the graph alone (gatherPositions saved them): freed once it is done.
     if (positions && positions !== given) positions.releaseFromScope();
-    return out;
+    return context;
   }
 }
 
@@ -167,6 +159,13 @@ export abstract class AttentionBlock<Args extends unknown[]> extends Module<Args
   positions: Tensor | null = null;
   readonly stages: ModuleList<AttentionStage>;
   readonly convBnDropout: Sequential;
+  /**
+   * Whether W is folded into the fuse conv (see fuse()): 'auto' (the default) folds when it saves
+   * work, that is when the B*H*W positions outnumber C*Cv / (C + Cv) (the fold's [C,C]x[C,Cv]
+   * product costs about that many positions' W and fuse-half products); true or false force it.
+   * Both give the same function within float rounding.
+   */
+  foldW: 'auto' | boolean = 'auto';
 
   /**
    * `self`: self attention (APNB, NB): f_query is f_key and the fuse BN is the official BNReLU
@@ -202,5 +201,43 @@ export abstract class AttentionBlock<Args extends unknown[]> extends Module<Args
     const fuse = new Conv2d({ inChannels: fuseIn, outChannels: this.outChannels, kernelSize: 1, ...seeded(nextSeed()) });
     const bn = self ? new Sequential(new BatchNorm2d(this.outChannels), new ReLU()) : new BatchNorm2d(this.outChannels);
     this.convBnDropout = this.registerModule('conv_bn_dropout', new Sequential(fuse, bn, new Dropout2d(this.dropout)));
+  }
+
+  /**
+   * conv_bn_dropout(cat([W(context), skip])) with W folded into the fuse conv, which is exact
+   * because W (a 1x1 conv with bias) feeds nothing but the fuse conv's first C = outChannels
+   * input channels, with nothing between them: for F = [F1 | F2],
+   *   fuse(cat[W ctx + bW, skip]) = (F1 W) ctx + F2 skip + (F1 bW + bF),
+   * so one [Cout, C] x [C, Cv] product per step replaces an N x Cv x C GEMM and the N x C x C
+   * half of the fuse, and autograd through F1 W gives dF1 = dM W^T + dc bW^T, dW = F1^T dM,
+   * dbW = F1^T dc exactly. The remaining conv over [ctx, skip] is two GEMMs into one output
+   * (conv1x1Pair): no concatenation buffer. The fold would not hold with a BN, a dropout or a
+   * non-linearity after W (as in some non-local variants); none is there in ANN's blocks. At
+   * tiny sizes (foldW) W runs as a conv and only the concatenation is skipped.
+   */
+  protected fuse(context: Tensor, skip: Tensor): Tensor {
+    const W = this.stages.at(0).W;
+    const conv = this.convBnDropout.at(0) as Conv2d;
+    const C = this.outChannels;
+    const Cv = this.valueChannels;
+    const [b, , h, w] = context.shape;
+    const fold = this.foldW === 'auto' ? b * h * w * (C + Cv) > C * Cv : this.foldW;
+    const fused = tidy(() => {
+      const F1 = narrow(conv.weight, 1, 0, C);
+      const F2 = narrow(conv.weight, 1, C, skip.shape[1]);
+      if (!fold) return conv1x1Pair(W.call(context), F1, skip, F2, conv.bias);
+      const F1m = reshape(F1, [C, C]);
+      const M = reshape(matmul(F1m, reshape(W.weight, [C, Cv])), [C, Cv, 1, 1]);
+      const bias = add(reshape(matmul(F1m, reshape(W.bias!, [C, 1])), [C]), conv.bias!);
+      return conv1x1Pair(context, M, skip, F2, bias);
+    });
+    context.releaseFromScope();
+    let y = fused;
+    for (let i = 1; i < this.convBnDropout.length; i++) {
+      const next = this.convBnDropout.at(i).call(y);
+      y.releaseFromScope(); // the graph keeps what backward reads
+      y = next;
+    }
+    return y;
   }
 }

@@ -5,7 +5,7 @@ import type { Generator } from '../../random.js';
 import type { Tensor } from '../../tensor.js';
 import { BatchNorm2d, Conv2d } from '../layers.js';
 import { Module } from '../module.js';
-import { AttentionBlock, fuseWithSkip, seeded, type AttentionBlockOptions } from './attention.js';
+import { AttentionBlock, seeded, type AttentionBlockOptions } from './attention.js';
 import { checkOptions, expectMap, positiveInt, seedOf } from './options.js';
 import { AnchorSampler, type Sampling } from './sampling.js';
 
@@ -50,8 +50,8 @@ abstract class FusionAttention extends AttentionBlock<[Tensor, Tensor]> {
     const [bl] = expectMap(this.typeName, 'low', low, this.lowChannels);
     const [bh] = expectMap(this.typeName, 'high', high, this.highChannels);
     if (bl !== bh) throw new Error(`${this.typeName}: low ${fmt(low.shape)} and high ${fmt(high.shape)} have different batch sizes`);
-    const out = this.stages.at(0).attend(low, high, this.positions, this.trace);
-    return fuseWithSkip(this.convBnDropout, out, high);
+    const context = this.stages.at(0).attend(low, high, this.positions, this.trace);
+    return this.fuse(context, high);
   }
 }
 

@@ -2,7 +2,7 @@
 // over one feature map, then conv_bn_dropout(cat([out, x])).
 import type { Generator } from '../../random.js';
 import type { Tensor } from '../../tensor.js';
-import { AttentionBlock, fuseWithSkip, type AttentionBlockOptions } from './attention.js';
+import { AttentionBlock, type AttentionBlockOptions } from './attention.js';
 import { checkOptions, expectMap, positiveInt } from './options.js';
 import { AnchorSampler, type Sampling } from './sampling.js';
 
@@ -34,8 +34,8 @@ abstract class SelfAttention extends AttentionBlock<[Tensor]> {
 
   forward(x: Tensor): Tensor {
     expectMap(this.typeName, 'x', x, this.inChannels);
-    const out = this.stages.at(0).attend(x, x, this.positions, this.trace);
-    return fuseWithSkip(this.convBnDropout, out, x);
+    const context = this.stages.at(0).attend(x, x, this.positions, this.trace);
+    return this.fuse(context, x);
   }
 }
 

@@ -32,4 +32,11 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight, c
 void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, const float* weight, float* dx,
                      float* dweight, float* dbias);
 
+// The 1x1 convolution over cat([a, b], channels) without the concatenation: y [B, Cout, HW] =
+// wa [Cout, Ca] a_i + wb [Cout, Cb] b_i + bias for each image i of a [B, Ca, HW] and b [B, Cb, HW],
+// two GEMMs accumulating into one output. bias may be null. Its backward is two conv2d_backward
+// calls, one per input (dy is shared).
+void conv1x1_pair_forward(int64_t B, int64_t HW, int64_t Cout, int64_t Ca, int64_t Cb, const float* a,
+                          const float* wa, const float* b, const float* wb, const float* bias, float* y);
+
 }  // namespace ann

@@ -1,7 +1,7 @@
 // ANN's logit upsampling: 19-class logits at 1/8 of a 769 crop, bilinear with align_corners=True,
 // forward and backward. Names match bench/torch/interp.py.
-import { native, type NativeTensor } from '../../lib/native/index.js';
-import { randomTensor, type BenchCase } from '../harness.js';
+import { native, type NativeTensor } from '../../../native/index.js';
+import { randomTensor, type BenchCase } from './harness.js';
 
 function interpCase(name: string, shape: number[], size: [number, number], backward: boolean): BenchCase {
   return {

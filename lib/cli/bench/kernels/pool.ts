@@ -1,8 +1,8 @@
 // Fused pyramid pooling (ANN's key/value anchors at a 1024x512 crop: [1,256,256,128]) against
 // PyTorch's four adaptive pools + flatten + cat, and the ResNet stem's 3x3/2 ceil max pool.
 // Names match bench/torch/pool.py.
-import { native, type NativeTensor } from '../../lib/native/index.js';
-import { randomTensor, type BenchCase } from '../harness.js';
+import { native, type NativeTensor } from '../../../native/index.js';
+import { randomTensor, type BenchCase } from './harness.js';
 
 const PYRAMID = [1, 256, 256, 128];
 const SIZES = [1, 3, 6, 8];

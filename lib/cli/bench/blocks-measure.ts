@@ -2,12 +2,12 @@
 // fresh child process per case (blocks-child.ts): the native allocator's peakBytes and the OS's
 // max RSS are high-water marks since the process started, so a case that follows a larger one
 // would read the larger one's peak.
-import { tidy } from '../autograd/scope.js';
-import { noGrad } from '../autograd/tape.js';
-import { native } from '../native/index.js';
-import { AFNB, FusionNonLocal } from '../nn/blocks/fusion.js';
-import { APNB, NonLocal } from '../nn/blocks/self.js';
-import { randn, type Tensor } from '../tensor.js';
+import { tidy } from '../../autograd/scope.js';
+import { noGrad } from '../../autograd/tape.js';
+import { native } from '../../native/index.js';
+import { AFNB, FusionNonLocal } from '../../nn/blocks/fusion.js';
+import { APNB, NonLocal } from '../../nn/blocks/self.js';
+import { randn, type Tensor } from '../../tensor.js';
 import { isSelf, type BlockCase } from './blocks-cases.js';
 import { medianTime } from './timing.js';
 

@@ -1,7 +1,7 @@
 // The losses at ANN's training size: 19-class logits upsampled to a 769 crop, batch 2, with 10%
 // of the labels ignored (255). Names match bench/torch/loss.py.
-import { native, type NativeTensor } from '../../lib/native/index.js';
-import { randomTensor, type BenchCase } from '../harness.js';
+import { native, type NativeTensor } from '../../../native/index.js';
+import { randomTensor, type BenchCase } from './harness.js';
 
 const SHAPE = [2, 19, 769, 769];
 const PIXELS = 2 * 769 * 769;

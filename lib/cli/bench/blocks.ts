@@ -1,64 +1,47 @@
 // `ann-seg bench blocks`: the paper's Table 1 (NB vs APNB, FNB vs AFNB) on this machine. Each case
 // runs in a fresh child process (see blocks-measure.ts for why); this file spawns them and prints.
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-import { packageRoot } from '../native/index.js';
-import { anchorCount, blockCases, blockFlops, caseName, type BlockCase, type FlopBreakdown } from './blocks-cases.js';
+// Ours computes the blocks with W folded into the fuse conv (lib/nn/blocks/attention.ts); the FLOP
+// columns count the plain layout, the work PyTorch's reference does, so GFLOP/s compare like for like.
+import { runChild } from './child.js';
+import { anchorCount, blockCases, blockFlops, caseKey, type BlockCase, type BlockKind, type FlopBreakdown, type Size } from './blocks-cases.js';
 import type { CaseMeasurement, MeasureOptions } from './blocks-measure.js';
+import type { TorchRow } from './torch-json.js';
 
 export interface BlockRow {
+  /** caseKey: kind, mode and size. */
   name: string;
   blockCase: BlockCase;
   flops: FlopBreakdown;
   measured: CaseMeasurement;
-}
-
-/** The child's command: compiled JS runs under plain node; the TypeScript source (tests, tsx) through tsx. */
-function childCommand(): string[] {
-  const self = fileURLToPath(import.meta.url);
-  const ts = self.endsWith('.ts');
-  const child = self.replace(/blocks\.(ts|js)$/, `blocks-child.${ts ? 'ts' : 'js'}`);
-  return ts ? ['--import', 'tsx', child] : [child];
+  torch?: TorchRow;
 }
 
 export function measureInChild(blockCase: BlockCase, options: MeasureOptions = {}): CaseMeasurement {
-  const text = execFileSync(process.execPath, [...childCommand(), JSON.stringify({ blockCase, options })], {
-    // tsx resolves from the package root; the child's errors go straight to our stderr.
-    cwd: packageRoot(),
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = text.trim().split('\n').pop() ?? '';
-  try {
-    return JSON.parse(line) as CaseMeasurement;
-  } catch {
-    throw new Error(`bench blocks: the ${caseName(blockCase)} child printed no measurement: ${text.slice(-500)}`);
-  }
+  return runChild<CaseMeasurement>('blocks-child', { blockCase, options }, `bench blocks: the ${caseKey(blockCase)} case`);
 }
 
 export interface BlockBenchOptions {
-  scale: number;
+  sizes: Size[];
   /** Adds NB and FNB forward+backward (minutes at full size on 2 cores). */
   backward: boolean;
+  /** Only these blocks (default all four). */
+  only?: BlockKind[];
   measure?: MeasureOptions;
+  /** PyTorch's side of each case, run right after ours (alternating) or read from a JSON. */
+  torch?: (c: BlockCase, key: string) => TorchRow | undefined;
   /** Called as each case finishes (long runs show progress). */
-  onRow?: (row: BlockRow) => void;
+  onRow?: (row: BlockRow, index: number, total: number) => void;
 }
 
 export function runBlockBench(o: BlockBenchOptions): BlockRow[] {
-  return blockCases(o.scale, o.backward).map((blockCase) => {
-    const row = { name: caseName(blockCase), blockCase, flops: blockFlops(blockCase), measured: measureInChild(blockCase, o.measure) };
-    o.onRow?.(row);
+  const cases = o.sizes.flatMap((size) => blockCases(size, o.backward)).filter((c) => !o.only || o.only.includes(c.kind));
+  return cases.map((blockCase, i) => {
+    const name = caseKey(blockCase);
+    const measured = measureInChild(blockCase, o.measure);
+    const row: BlockRow = { name, blockCase, flops: blockFlops(blockCase), measured, torch: o.torch?.(blockCase, name) };
+    o.onRow?.(row, i, cases.length);
     return row;
   });
-}
-
-/** Left-aligned first two columns, right-aligned numbers. */
-export function renderTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j].length)));
-  const line = (r: string[]) => r.map((s, j) => (j < 2 ? s.padEnd(widths[j]) : s.padStart(widths[j]))).join('  ');
-  return [line(header), ...rows.map(line)].join('\n');
 }
 
 const MB = 2 ** 20;
@@ -91,10 +74,19 @@ export function flopCells(r: BlockRow): string[] {
   return [r.blockCase.kind, r.blockCase.mode, ...[f.projections, f.pooling, f.attention, f.W, f.fuse, f.total].map(fmtInt)];
 }
 
+/** PyTorch's columns beside ours, when it ran: its times on both allocators and its RSS. */
+export const TORCH_HEADER = ['torch ms', 'torch default ms', 'torch RSS MB', 'ours / torch'];
+
+export function torchCells(r: BlockRow): string[] {
+  const t = r.torch;
+  if (!t) return ['', '', '', ''];
+  return [t.ms.toFixed(1), t.msDefault?.toFixed(1) ?? '', t.rssBytes === undefined ? '' : (t.rssBytes / MB).toFixed(1), (r.measured.ms / t.ms).toFixed(2)];
+}
+
 export function describeSetting(rows: BlockRow[]): string {
-  const c = rows[0].blockCase;
+  const sizes = [...new Set(rows.map((r) => `${r.blockCase.height}x${r.blockCase.width} (N = ${r.blockCase.height * r.blockCase.width})`))];
   return (
-    `batch 1, ${c.height}x${c.width} (N = ${c.height * c.width}); NB/APNB in = out = 2048, ` +
+    `batch 1, ${sizes.join(' and ')}; NB/APNB in = out = 2048, ` +
     `FNB/AFNB low 1024, high = out = 2048; key = value = 256; pyramid 1,3,6,8 (S = 110)`
   );
 }

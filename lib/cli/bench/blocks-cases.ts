@@ -1,5 +1,5 @@
 // The paper's Table 1 micro-benchmark cases (NB vs APNB, FNB vs AFNB) and their analytic FLOP
-// counts. Pure arithmetic, no native calls: the CLI, bench/blocks.ts and the tests share it.
+// counts. Pure arithmetic, no native calls: the CLI and the tests share it.
 
 export type BlockKind = 'NB' | 'APNB' | 'FNB' | 'AFNB';
 export type BenchMode = 'fwd' | 'fwd+bwd';
@@ -32,8 +32,13 @@ export function isPyramid(kind: BlockKind): boolean {
   return kind === 'APNB' || kind === 'AFNB';
 }
 
+export interface Size {
+  height: number;
+  width: number;
+}
+
 /** --scale shrinks H and W (0.5 -> 128x64); channels stay at the paper's sizes. */
-export function scaledSize(scale: number): { height: number; width: number } {
+export function scaledSize(scale: number): Size {
   if (!(scale > 0 && scale <= 1)) throw new Error(`bench blocks: scale must be in (0, 1], got ${scale}`);
   return { height: Math.max(1, Math.round(FULL_HEIGHT * scale)), width: Math.max(1, Math.round(FULL_WIDTH * scale)) };
 }
@@ -43,8 +48,8 @@ export function scaledSize(scale: number): { height: number; width: number } {
  * 1024 channels, high = Stage5, 2048, the same spatial size). NB and FNB backward at full size
  * cost minutes on 2 cores, so they join only when asked (`backward`).
  */
-export function blockCases(scale: number, backward: boolean): BlockCase[] {
-  const { height, width } = scaledSize(scale);
+export function blockCases(size: Size, backward: boolean): BlockCase[] {
+  const { height, width } = size;
   const base = { height, width, outChannels: 2048, keyChannels: 256, valueChannels: 256 };
   const shapes: Record<BlockKind, { lowChannels: number; highChannels: number }> = {
     NB: { lowChannels: 2048, highChannels: 2048 },
@@ -125,4 +130,18 @@ export function blockFlops(c: BlockCase): FlopBreakdown {
 
 export function caseName(c: BlockCase): string {
   return `${c.kind} ${c.mode}`;
+}
+
+/** The name a row has in the JSON (ours and bench/torch/run.py's): the case and its size. */
+export function caseKey(c: BlockCase): string {
+  return `${c.kind} ${c.mode} ${c.height}x${c.width}`;
+}
+
+/** '96x96,256x128' -> sizes; each H and W a positive integer. */
+export function parseSizes(text: string): Size[] {
+  return text.split(',').map((part) => {
+    const m = /^(\d+)x(\d+)$/.exec(part.trim());
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new Error(`--sizes: expected HxW[,HxW...] with positive integers, got '${part}'`);
+    return { height: Number(m[1]), width: Number(m[2]) };
+  });
 }

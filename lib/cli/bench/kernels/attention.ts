@@ -1,9 +1,11 @@
 // Fused attention at APNB's size (N = 256*128 queries against S = 110 pooled anchors, 256
 // channels) and at a non-local (S = N) size. Names match bench/torch/attention.py.
 // GFLOP/s count the six products of plain attention (2 forward, 4 backward), 2*N*S*C each; the
-// fused backward also recomputes q k^T (and, for S > 512, two more products), not counted.
-import { native, type NativeTensor } from '../../lib/native/index.js';
-import { randomTensor, type BenchCase } from '../harness.js';
+// fused backward recomputes q k^T where it streams (S = N; for S > 512 two more products), not
+// counted. The probabilities are kept for the backward exactly where F.asymmetricAttention keeps them.
+import { native, type NativeTensor } from '../../../native/index.js';
+import { keepsProbabilities } from '../../../ops/attention.js';
+import { randomTensor, type BenchCase } from './harness.js';
 
 function attentionCase(name: string, N: number, S: number, C: number, Cv: number, backward: boolean): BenchCase {
   const products = backward ? 3 : 1;
@@ -16,12 +18,13 @@ function attentionCase(name: string, N: number, S: number, C: number, Cv: number
       const k = randomTensor([1, S, C], 2, 2);
       const v = randomTensor([1, S, Cv], 3);
       const dout = randomTensor([1, N, Cv], 4);
+      const keepProbabilities = backward && keepsProbabilities(q, k, v);
       return {
         run() {
-          const { out, lse } = native.attention(q, k, v);
-          const made: (NativeTensor | undefined)[] = [out, lse];
+          const { out, lse, p } = native.attention(q, k, v, { keepProbabilities });
+          const made: (NativeTensor | undefined)[] = [out, lse, p];
           if (backward) {
-            const g = native.attentionBackward(dout, q, k, v, out, lse);
+            const g = native.attentionBackward(dout, q, k, v, out, lse, {}, p);
             made.push(g.dq, g.dk, g.dv);
           }
           for (const t of made) t?.dispose();

@@ -1,7 +1,7 @@
 // conv2d forward+backward at the dilated ResNet's layer3/layer4 shapes (batch 1, 65x65: a 513 crop
 // at output stride 8), and batch norm training forward+backward. Names match bench/torch/conv.py.
-import { native, type NativeTensor } from '../../lib/native/index.js';
-import { randomTensor, type BenchCase } from '../harness.js';
+import { native, type NativeTensor } from '../../../native/index.js';
+import { randomTensor, type BenchCase } from './harness.js';
 
 const S = 65;
 
