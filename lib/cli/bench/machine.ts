@@ -4,6 +4,7 @@
 import { native } from '../../native/index.js';
 import { randomTensor } from './kernels/harness.js';
 import { medianTime } from './timing.js';
+import { nativeFull } from '../../tensor.js';
 
 export interface MachineRates {
   /** sgemm of n x n x n, 2 n^3 flops. */
@@ -27,7 +28,7 @@ export function measureMachine(quick = false): MachineRates {
   // 64 MiB: well beyond the caches, as the feature maps are.
   const elems = (quick ? 4 : 64) << 18;
   const src = randomTensor([elems], 3);
-  const dst = native.full([elems], 0);
+  const dst = nativeFull([elems], 0);
   const copy = () => native.copyInto(dst, src);
   copy();
   const c = medianTime(copy, timing);

@@ -2,6 +2,7 @@
 // at output stride 8), and batch norm training forward+backward. Names match bench/torch/conv.py.
 import { native, type NativeTensor } from '../../../native/index.js';
 import { randomTensor, type BenchCase } from './harness.js';
+import { nativeFull } from '../../../tensor.js';
 
 const S = 65;
 
@@ -39,10 +40,10 @@ function batchNormCase(name: string, shape: number[]): BenchCase {
       const c = shape[1];
       const x = randomTensor(shape, 4);
       const dy = randomTensor(shape, 5);
-      const w = native.full([c], 1);
-      const b = native.full([c], 0);
-      const rm = native.full([c], 0);
-      const rv = native.full([c], 1);
+      const w = nativeFull([c], 1);
+      const b = nativeFull([c], 0);
+      const rm = nativeFull([c], 0);
+      const rv = nativeFull([c], 1);
       return {
         run() {
           const r = native.batchNorm(x, w, b, rm, rv, { training: true });

@@ -1,6 +1,5 @@
 // What a kernel benchmark file (./<family>.ts) exports, and how cases are timed.
 import { medianTime, type MedianOptions } from '../timing.js';
-import { native } from '../../../native/index.js';
 import { nativeFromArray } from '../../../tensor.js';
 
 export interface BenchCase {

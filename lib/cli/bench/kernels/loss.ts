@@ -2,6 +2,7 @@
 // of the labels ignored (255). Names match bench/torch/loss.py.
 import { native, type NativeTensor } from '../../../native/index.js';
 import { randomTensor, type BenchCase } from './harness.js';
+import { nativeFromArray, nativeFull } from '../../../tensor.js';
 
 const SHAPE = [2, 19, 769, 769];
 const PIXELS = 2 * 769 * 769;
@@ -13,7 +14,7 @@ function labels(): NativeTensor {
     s = (s * 1103515245 + 12345) >>> 0;
     t[i] = (s >>> 8) % 10 === 0 ? 255 : (s >>> 12) % 19;
   }
-  return native.fromArray(t, [2, 769, 769]);
+  return nativeFromArray(t, [2, 769, 769]);
 }
 
 function lossCase(name: string, run: (x: NativeTensor, t: NativeTensor, dy: NativeTensor) => NativeTensor[]): BenchCase {
@@ -36,7 +37,7 @@ function lossCase(name: string, run: (x: NativeTensor, t: NativeTensor, dy: Nati
   };
 }
 
-const one = () => native.full([], 1);
+const one = () => nativeFull([], 1);
 
 export const benches: BenchCase[] = [
   lossCase('softmax axis=1 fwd 2x19x769x769', (x) => [native.softmax(x, { axis: 1 })]),
