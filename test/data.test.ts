@@ -102,7 +102,7 @@ describe('synthetic dataset', () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(12);
-  });
+  }, 60000);
 
   it('hides the answer from a local window: the colour winning within 16 px of a token pixel is its class far less often than the whole scene says', () => {
     const ds = synthetic({ length: 60 });
