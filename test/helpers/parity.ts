@@ -160,6 +160,29 @@ function logCheck(label: string, outcome: string): void {
   if (log) appendFileSync(log, `${label} ${outcome}\n`);
 }
 
+/**
+ * checkParity, counted in a sweep's ANN_SEG_PARITY_LOG: there a failure is logged and fails the test
+ * softly (so the test goes on to its other checks) and the report's numbers are NaN.
+ */
+export function checkParityLogged(
+  label: string,
+  actual: ArrayLike<number>,
+  truth: ArrayLike<number>,
+  torch32: ArrayLike<number>,
+  torchAlt?: ArrayLike<number>,
+): ParityReport {
+  try {
+    const report = checkParity(label, actual, truth, torch32, torchAlt);
+    logCheck(label, `ok ${(report.ours / report.allowed).toFixed(3)}`);
+    return report;
+  } catch (err) {
+    if (!process.env.ANN_SEG_PARITY_LOG) throw err;
+    logCheck(label, `FAIL ${(err as Error).message}`);
+    expect.soft(err, (err as Error).message).toBeUndefined();
+    return { decade: 0, ours: Number.NaN, torch: Number.NaN, allowed: Number.NaN };
+  }
+}
+
 export class Fixture {
   readonly tensors: Map<string, RawTensor>;
   readonly metadata: Record<string, string>;
@@ -210,17 +233,8 @@ export class Fixture {
     }
     const alt = this.tensors.get(`${key}.f32alt`)?.data as Float32Array | undefined;
     const ours = toNumbers(actual);
-    let report: ParityReport;
-    try {
-      report = checkParity(label, ours, truth.data as Float64Array, torch.data as Float32Array, alt);
-      logCheck(label, `ok ${(report.ours / report.allowed).toFixed(3)}`);
-    } catch (err) {
-      if (!process.env.ANN_SEG_PARITY_LOG) throw err;
-      // A sweep counts every check: the test still fails, and goes on to its other checks.
-      logCheck(label, `FAIL ${(err as Error).message}`);
-      expect.soft(err, (err as Error).message).toBeUndefined();
-      return { decade: 0, ours: Number.NaN, torch: Number.NaN, allowed: Number.NaN };
-    }
+    const report = checkParityLogged(label, ours, truth.data as Float64Array, torch.data as Float32Array, alt);
+    if (Number.isNaN(report.allowed)) return report;
     // Every check also shows it would fail on a one-element error of our output.
     const escaped = mutationEscapes(ours, truth.data as Float64Array, torch.data as Float32Array, alt);
     if (escaped.length)
