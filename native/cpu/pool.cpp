@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "alloc.h"
+#include "ann/pyramid_axis.h"
 #include "parallel.h"
 #include "simd.h"
 
@@ -292,40 +293,12 @@ void max_pool2d_backward(const float* dy, const int32_t* indices, float* dx, int
 }
 
 // ---------------------------------------------------------------------------------------------
-// Pyramid pooling. Along one axis of length L, every level's bin edges cut [0, L) into
-// elementary segments; each bin is a run of whole segments, and every pixel of one segment lies
-// in the same bins. The plane is reduced once onto the segment grid (cells), and bins are
-// assembled from cells.
+// Pyramid pooling: each plane is reduced once onto the segment grid of ann/pyramid_axis.h (cells),
+// and bins are assembled from cells.
 
 namespace {
 
-struct Axis {
-  std::vector<int64_t> edges;         // sorted, unique, from 0 to L: segment k is [edges[k], edges[k+1])
-  std::vector<int64_t> start, end;    // per bin of every level, levels concatenated: pixel range
-  std::vector<int64_t> seg0, seg1;    // the same range in segments
-  std::vector<int64_t> level_offset;  // first bin of each level
-  int64_t segments() const { return static_cast<int64_t>(edges.size()) - 1; }
-};
-
-Axis make_axis(int64_t len, const std::vector<int64_t>& sizes) {
-  Axis a;
-  for (int64_t n : sizes) {
-    a.level_offset.push_back(static_cast<int64_t>(a.start.size()));
-    for (int64_t i = 0; i < n; ++i) {
-      a.start.push_back(i * len / n);
-      a.end.push_back(((i + 1) * len + n - 1) / n);
-    }
-  }
-  a.edges = a.start;
-  a.edges.insert(a.edges.end(), a.end.begin(), a.end.end());
-  std::sort(a.edges.begin(), a.edges.end());
-  a.edges.erase(std::unique(a.edges.begin(), a.edges.end()), a.edges.end());
-  for (size_t b = 0; b < a.start.size(); ++b) {
-    a.seg0.push_back(std::lower_bound(a.edges.begin(), a.edges.end(), a.start[b]) - a.edges.begin());
-    a.seg1.push_back(std::lower_bound(a.edges.begin(), a.edges.end(), a.end[b]) - a.edges.begin());
-  }
-  return a;
-}
+using Axis = PyramidAxis;
 
 // Calls fn(bin_index_in_output, row_bin, col_bin) for every bin, levels in order, row-major.
 template <typename Fn>
@@ -412,7 +385,7 @@ int64_t pyramid_total(const std::vector<int64_t>& sizes) {
 
 void pyramid_pool_forward(const float* x, float* y, int32_t* indices, int64_t planes, int64_t h, int64_t w,
                           const std::vector<int64_t>& sizes, bool max_mode) {
-  const Axis ay = make_axis(h, sizes), ax = make_axis(w, sizes);
+  const Axis ay = pyramid_axis(h, sizes), ax = pyramid_axis(w, sizes);
   const int64_t S = pyramid_total(sizes), R = ay.segments(), Cs = ax.segments();
   parallel_for(planes, 1, [&](int64_t begin, int64_t end) {
     if (max_mode) {
@@ -445,7 +418,7 @@ void pyramid_pool_backward(const float* dy, const int32_t* indices, float* dx, i
     });
     return;
   }
-  const Axis ay = make_axis(h, sizes), ax = make_axis(w, sizes);
+  const Axis ay = pyramid_axis(h, sizes), ax = pyramid_axis(w, sizes);
   const int64_t R = ay.segments(), Cs = ax.segments();
   parallel_for(planes, 1, [&](int64_t begin, int64_t end) {
     Buffer<double> cell(R * Cs);

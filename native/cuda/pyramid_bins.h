@@ -1,11 +1,12 @@
 // Host-side tables of the pyramid's adaptive bins, uploaded for the CUDA pooling kernels. Along
 // one axis of length L every level's bin edges cut [0, L) into elementary segments; a bin is a
 // run of whole segments and every pixel of a segment lies in the same bins, so a plane reduces
-// once onto the segment grid (cells) and every bin is assembled from cells (as native/cpu/pool.cpp).
+// once onto the segment grid (cells) and every bin is assembled from cells (ann/pyramid_axis.h).
 #pragma once
-#include <algorithm>
 #include <cstdint>
 #include <vector>
+
+#include "ann/pyramid_axis.h"
 
 namespace ann::cuda {
 
@@ -22,34 +23,8 @@ struct PyramidBins {
   int64_t col_segment(int64_t h) const { return row_segment() + h; }
 };
 
-namespace detail {
-
-struct AxisBins {
-  std::vector<int64_t> edges, start, end, seg0, seg1;  // start..seg1 per bin, levels concatenated
-};
-
-inline AxisBins axis_bins(int64_t len, const std::vector<int64_t>& sizes) {
-  AxisBins a;
-  for (int64_t n : sizes)
-    for (int64_t i = 0; i < n; ++i) {
-      a.start.push_back(i * len / n);
-      a.end.push_back(((i + 1) * len + n - 1) / n);
-    }
-  a.edges = a.start;
-  a.edges.insert(a.edges.end(), a.end.begin(), a.end.end());
-  std::sort(a.edges.begin(), a.edges.end());
-  a.edges.erase(std::unique(a.edges.begin(), a.edges.end()), a.edges.end());
-  for (size_t b = 0; b < a.start.size(); ++b) {
-    a.seg0.push_back(std::lower_bound(a.edges.begin(), a.edges.end(), a.start[b]) - a.edges.begin());
-    a.seg1.push_back(std::lower_bound(a.edges.begin(), a.edges.end(), a.end[b]) - a.edges.begin());
-  }
-  return a;
-}
-
-}  // namespace detail
-
 inline PyramidBins pyramid_bins(int64_t h, int64_t w, const std::vector<int64_t>& sizes) {
-  const detail::AxisBins ay = detail::axis_bins(h, sizes), ax = detail::axis_bins(w, sizes);
+  const PyramidAxis ay = pyramid_axis(h, sizes), ax = pyramid_axis(w, sizes);
   PyramidBins p;
   p.R = static_cast<int32_t>(ay.edges.size() - 1);
   p.Cs = static_cast<int32_t>(ax.edges.size() - 1);
