@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "ann/elementwise.h"
+#include "ann/reduce_plan.h"
 #include "parallel.h"
 
 namespace ann {
@@ -14,11 +15,7 @@ namespace {
 
 constexpr int64_t kGrain = 16384;
 
-struct Dims {
-  int n = 0;
-  int64_t size[kMaxRank];
-  int64_t stride[kMaxRank];  // in x
-};
+using Dims = StridedDims;
 
 // Offsets of `rows` consecutive entries of an index space given outermost-first by `d`.
 struct Walker {
@@ -68,43 +65,10 @@ ANN_SIMD_CLONES void add_row(double* __restrict acc, const float* __restrict x, 
 
 void reduce_sum(const float* x, const Shape& shape, const std::vector<bool>& reduce, double scale,
                 float* out) {
-  // Collapse: drop size-1 dims, merge neighbours that are both reduced or both kept.
-  const int R = static_cast<int>(shape.size());
-  int64_t cs[kMaxRank], cst[kMaxRank];
-  bool cr[kMaxRank];
-  int n = 0;
-  int64_t stride = 1;
-  for (int d = R - 1; d >= 0; --d) {
-    const int64_t s = shape[d];
-    if (s != 1) {
-      if (n > 0 && cr[n - 1] == bool(reduce[d])) {
-        cs[n - 1] *= s;
-      } else {
-        cs[n] = s;
-        cst[n] = stride;
-        cr[n] = reduce[d];
-        ++n;
-      }
-    }
-    stride *= s;
-  }
-  // Split into kept (outer, in order) and reduced-outer dims; the innermost run is special.
-  Dims kept, red;
-  int64_t inner_len = 1;
-  bool inner_reduced = true;
-  if (n > 0) {
-    inner_len = cs[0];
-    inner_reduced = cr[0];
-  }
-  for (int i = n - 1; i >= 1; --i) {
-    Dims& dst = cr[i] ? red : kept;
-    dst.size[dst.n] = cs[i];
-    dst.stride[dst.n] = cst[i];
-    ++dst.n;
-  }
-  int64_t n_kept = 1, n_red = 1;
-  for (int i = 0; i < kept.n; ++i) n_kept *= kept.size[i];
-  for (int i = 0; i < red.n; ++i) n_red *= red.size[i];
+  const ReducePlan plan = reduce_plan(shape, reduce);
+  const Dims &kept = plan.kept, &red = plan.red;
+  const int64_t inner_len = plan.inner, n_kept = plan.n_kept, n_red = plan.n_red;
+  const bool inner_reduced = plan.inner_reduced;
 
   if (inner_reduced) {
     // out[o] = sum over n_red rows of inner_len contiguous values.

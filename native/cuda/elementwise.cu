@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ann/elementwise.h"
+#include "ann/reduce_plan.h"
 #include "blas.h"
 #include "reduce.cuh"
 #include "runtime.h"
@@ -152,12 +153,7 @@ void run_binary(const float* a, const float* b, float* y, const Layout& L, int64
 
 // --- reduce_sum ---
 
-// Index spaces of the sum, outermost first (as cpu/elementwise_reduce.cpp's Dims).
-struct Dims {
-  int n = 0;
-  int64_t size[kMaxRank];
-  int64_t stride[kMaxRank];
-};
+using Dims = StridedDims;  // the index spaces of ann/reduce_plan.h
 
 __device__ __forceinline__ int64_t offset_of(const Dims& d, int64_t i) {
   int64_t off = 0;
@@ -338,42 +334,10 @@ void broadcast_to(const float* x, const Shape& x_shape, const Shape& shape, floa
 
 void reduce_sum(const float* x, const Shape& shape, const std::vector<bool>& reduce, double scale,
                 float* out) {
-  // Collapse as the CPU kernel does: drop size-1 dims, merge neighbours both reduced or both kept.
-  const int R = static_cast<int>(shape.size());
-  int64_t cs[kMaxRank], cst[kMaxRank];
-  bool cr[kMaxRank];
-  int n = 0;
-  int64_t stride = 1;
-  for (int d = R - 1; d >= 0; --d) {
-    const int64_t s = shape[d];
-    if (s != 1) {
-      if (n > 0 && cr[n - 1] == bool(reduce[d])) {
-        cs[n - 1] *= s;
-      } else {
-        cs[n] = s;
-        cst[n] = stride;
-        cr[n] = reduce[d];
-        ++n;
-      }
-    }
-    stride *= s;
-  }
-  Dims kept, red;
-  int64_t inner = 1;
-  bool inner_reduced = true;
-  if (n > 0) {
-    inner = cs[0];
-    inner_reduced = cr[0];
-  }
-  for (int i = n - 1; i >= 1; --i) {
-    Dims& dst = cr[i] ? red : kept;
-    dst.size[dst.n] = cs[i];
-    dst.stride[dst.n] = cst[i];
-    ++dst.n;
-  }
-  int64_t n_kept = 1, n_red = 1;
-  for (int i = 0; i < kept.n; ++i) n_kept *= kept.size[i];
-  for (int i = 0; i < red.n; ++i) n_red *= red.size[i];
+  const ReducePlan plan = reduce_plan(shape, reduce);
+  const Dims &kept = plan.kept, &red = plan.red;
+  const int64_t inner = plan.inner, n_kept = plan.n_kept, n_red = plan.n_red;
+  const bool inner_reduced = plan.inner_reduced;
   if (n_kept == 0) return;
   // Enough parts that a few outputs over many values still fill the GPU; 8192 values a part at least.
   constexpr int64_t kPerPart = 8192, kMaxParts = 1024;
