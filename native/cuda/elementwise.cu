@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "ann/broadcast_layout.h"
 #include "ann/elementwise.h"
 #include "ann/reduce_plan.h"
 #include "blas.h"
@@ -16,55 +17,7 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// A broadcast of two operands onto an output after dropping size-1 dims and merging neighbours
-// contiguous in both (as cpu/elementwise.cpp's make_layout), so most ops index with 1-3 dims.
-struct Layout {
-  int rank = 0;
-  int64_t size[kMaxRank];
-  int64_t sa[kMaxRank];
-  int64_t sb[kMaxRank];
-};
-
-Layout broadcast_layout(const Shape& a, const Shape& b, const Shape& out) {
-  const int R = static_cast<int>(out.size());
-  int64_t size[kMaxRank], sa[kMaxRank], sb[kMaxRank];
-  int64_t ca = 1, cb = 1;
-  for (int d = R - 1; d >= 0; --d) {
-    const int ia = d - (R - static_cast<int>(a.size())), ib = d - (R - static_cast<int>(b.size()));
-    const int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
-    size[d] = out[d];
-    sa[d] = da == 1 ? 0 : ca;
-    sb[d] = db == 1 ? 0 : cb;
-    ca *= da;
-    cb *= db;
-  }
-  int64_t rs[kMaxRank], ra[kMaxRank], rb[kMaxRank];
-  int n = 0;
-  for (int d = R - 1; d >= 0; --d) {
-    if (size[d] == 1) continue;
-    if (n > 0 && sa[d] == ra[n - 1] * rs[n - 1] && sb[d] == rb[n - 1] * rs[n - 1]) {
-      rs[n - 1] *= size[d];
-      continue;
-    }
-    rs[n] = size[d];
-    ra[n] = sa[d];
-    rb[n] = sb[d];
-    ++n;
-  }
-  Layout L;
-  if (n == 0) {
-    rs[0] = 1;
-    ra[0] = rb[0] = 0;
-    n = 1;
-  }
-  L.rank = n;
-  for (int i = 0; i < n; ++i) {
-    L.size[i] = rs[n - 1 - i];
-    L.sa[i] = ra[n - 1 - i];
-    L.sb[i] = rb[n - 1 - i];
-  }
-  return L;
-}
+using Layout = BroadcastLayout;  // ann/broadcast_layout.h
 
 #define ANN_GRID_STRIDE(i, n)                                               \
   for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < (n); \
