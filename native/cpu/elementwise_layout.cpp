@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "ann/elementwise.h"
+#include "ann/permute_plan.h"
 #include "parallel.h"
 
 #if defined(__SSE2__)
@@ -50,45 +51,12 @@ void transpose_tile(const float* src, int64_t lds, float* dst, int64_t ldd, int6
 }  // namespace
 
 void permute(const float* x, const Shape& shape, const std::vector<int>& dims, float* y) {
-  const int R = static_cast<int>(shape.size());
-  int64_t in_stride[kMaxRank];
-  int64_t s = 1;
-  for (int d = R - 1; d >= 0; --d) {
-    in_stride[d] = s;
-    s *= shape[d];
-  }
-  const int64_t total = s;
-  // Output dims (outermost first) with their input strides; size-1 dims dropped, and an output
-  // dim merged into the next inner one when they are also adjacent, in order, in the input.
-  int64_t os[kMaxRank], ist[kMaxRank];
-  int n = 0;
-  for (int i = 0; i < R; ++i) {
-    const int64_t sz = shape[dims[i]];
-    if (sz == 1) continue;
-    os[n] = sz;
-    ist[n] = in_stride[dims[i]];
-    ++n;
-  }
-  int m = 0;
-  for (int i = 0; i < n; ++i) {
-    if (m > 0 && ist[m - 1] == ist[i] * os[i]) {
-      os[m - 1] *= os[i];
-      ist[m - 1] = ist[i];
-      continue;
-    }
-    os[m] = os[i];
-    ist[m] = ist[i];
-    ++m;
-  }
+  const PermutePlan plan = permute_plan(shape, dims);
+  const int m = plan.rank;
+  const int64_t total = plan.total, *os = plan.size, *ist = plan.in_stride, *ost = plan.out_stride;
   if (m <= 1) {
     copy(x, y, total);
     return;
-  }
-  int64_t ost[kMaxRank];
-  s = 1;
-  for (int i = m - 1; i >= 0; --i) {
-    ost[i] = s;
-    s *= os[i];
   }
 
   if (ist[m - 1] == 1) {

@@ -7,6 +7,7 @@
 
 #include "ann/broadcast_layout.h"
 #include "ann/elementwise.h"
+#include "ann/permute_plan.h"
 #include "ann/reduce_plan.h"
 #include "blas.h"
 #include "reduce.cuh"
@@ -176,11 +177,7 @@ __global__ void sum_parts_kernel(const double* __restrict__ parts, int64_t width
 }
 
 // --- permute ---
-struct PermuteLayout {
-  int rank;
-  int64_t size[kMaxRank];       // output dims, outermost first
-  int64_t in_stride[kMaxRank];  // their strides in x
-};
+using PermuteLayout = PermutePlan;  // ann/permute_plan.h
 
 __global__ void permute_kernel(const float* __restrict__ x, float* __restrict__ y, PermuteLayout P,
                                int64_t n) {
@@ -328,41 +325,14 @@ void reduce_sum(const float* x, const Shape& shape, const std::vector<bool>& red
 }
 
 void permute(const float* x, const Shape& shape, const std::vector<int>& dims, float* y) {
-  const int R = static_cast<int>(shape.size());
-  int64_t in_stride[kMaxRank];
-  int64_t s = 1;
-  for (int d = R - 1; d >= 0; --d) {
-    in_stride[d] = s;
-    s *= shape[d];
-  }
-  const int64_t total = s;
+  const PermuteLayout P = permute_plan(shape, dims);
+  const int m = P.rank;
+  const int64_t total = P.total;
   if (total == 0) return;
-  // Output dims with their input strides; size-1 dims dropped, neighbours adjacent in x merged.
-  PermuteLayout P{};
-  int m = 0;
-  for (int i = 0; i < R; ++i) {
-    const int64_t sz = shape[dims[i]];
-    if (sz == 1) continue;
-    const int64_t st = in_stride[dims[i]];
-    if (m > 0 && P.in_stride[m - 1] == st * sz) {
-      P.size[m - 1] *= sz;
-      P.in_stride[m - 1] = st;
-      continue;
-    }
-    P.size[m] = sz;
-    P.in_stride[m] = st;
-    ++m;
-  }
   if (m <= 1) return copy(x, y, total);
-  P.rank = m;
   if (P.in_stride[m - 1] != 1) {
     // The innermost input dim moves: transposes between it (output dim J) and the last output dim.
-    int64_t out_stride[kMaxRank];
-    int64_t o = 1;
-    for (int i = m - 1; i >= 0; --i) {
-      out_stride[i] = o;
-      o *= P.size[i];
-    }
+    const int64_t* out_stride = P.out_stride;
     int J = 0;
     while (P.in_stride[J] != 1) ++J;
     TransposeLayout T{};
