@@ -8,7 +8,6 @@
 // are copied to the host.
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 
 #include "ann/loss.h"
 #include "loss_pixel.cuh"
@@ -32,35 +31,15 @@ struct OhemState {
 constexpr unsigned kNanKey = 0xfffffffeu;
 constexpr unsigned kIgnoredKey = 0xffffffffu;
 
-__device__ __forceinline__ unsigned float_bits(float f) {
-#if defined(__CUDA_ARCH__)
-  return __float_as_uint(f);
-#else
-  unsigned u;
-  std::memcpy(&u, &f, sizeof u);
-  return u;
-#endif
-}
-
-__device__ __forceinline__ float bits_float(unsigned u) {
-#if defined(__CUDA_ARCH__)
-  return __uint_as_float(u);
-#else
-  float f;
-  std::memcpy(&f, &u, sizeof f);
-  return f;
-#endif
-}
-
 __device__ __forceinline__ unsigned order_key(float p) {
   if (p != p) return kNanKey;
-  const unsigned bits = float_bits(p);
+  const unsigned bits = __float_as_uint(p);
   return (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
 }
 
 __device__ __forceinline__ float key_value(unsigned key) {
   if (key == kNanKey) return NAN;
-  return bits_float((key & 0x80000000u) ? key & 0x7fffffffu : ~key);
+  return __uint_as_float((key & 0x80000000u) ? key & 0x7fffffffu : ~key);
 }
 
 __global__ void init_kernel(OhemState* st, double threshold, double kept) {
