@@ -26,7 +26,8 @@ try {
 }
 
 const out = join(root, 'build-cuda');
-execFileSync('cmake-js', ['compile', '-O', out, '--CDANN_SEG_CUDA=ON'], { cwd: root, stdio: 'inherit' });
+// The same build as `npm run build:cuda` (into build-cuda/), so there is one way to make it.
+execFileSync('npm', ['run', 'build:cuda'], { cwd: root, stdio: 'inherit' });
 const built = join(out, 'Release', 'ann_seg.node');
 if (!existsSync(built)) fail(`cmake-js did not write ${built}`);
 
