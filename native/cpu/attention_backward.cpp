@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "ann/attention.h"
+#include "attention_grad_rows.h"
 #include "attention_rows.h"
 #include "gemm.h"
 #include "parallel.h"
@@ -39,12 +40,15 @@ int64_t backward_groups(const AttentionDims& d) {
 
 // Per-thread scratch: one key block's P, dP/dS, a product's float result, the tile's dQ in double.
 struct Scratch {
-  Buffer<float> p, ds, prod;
+  Buffer<float> p, ds, prod, m, l, alpha;
   Buffer<double> dq, D;
   Scratch(const AttentionDims& d)
       : p(static_cast<size_t>(kTileQ * kBlock)),
         ds(static_cast<size_t>(kTileQ * kBlock)),
         prod(static_cast<size_t>(std::max(kBlock, kTileQ) * std::max(d.C, d.Cv))),
+        m(static_cast<size_t>(kTileQ)),
+        l(static_cast<size_t>(kTileQ)),
+        alpha(static_cast<size_t>(kTileQ)),
         dq(static_cast<size_t>(kTileQ * d.C)),
         D(static_cast<size_t>(kTileQ)) {}
 };
@@ -52,75 +56,33 @@ struct Scratch {
 // Scores s = scale * q.k in place -> probabilities. Whole rows are normalised by their own max and
 // double sum; rows of a block of a longer row are exp(s - lse). An infinite lse marks a row
 // PyTorch's softmax makes all NaN (a +inf score, or only -inf).
-void probabilities(float* s, int64_t rows, int64_t cols, bool whole, const float* lse) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* x = s + r * cols;
-    if (std::isinf(lse[r])) {
-      std::fill(x, x + cols, kNaN);
-      continue;
-    }
-    if (!whole) {
-      for (int64_t c = 0; c < cols; ++c) x[c] -= lse[r];
-      attn::exp_array(x, x, cols);
-      continue;
-    }
-    float m = -std::numeric_limits<float>::infinity();
-    for (int64_t c = 0; c < cols; ++c) m = x[c] > m ? x[c] : m;
-    for (int64_t c = 0; c < cols; ++c) x[c] -= m;
-    attn::exp_array(x, x, cols);
-    double sum = 0;
-    for (int64_t c = 0; c < cols; ++c) sum += x[c];
-    const double inv = 1.0 / sum;
-    for (int64_t c = 0; c < cols; ++c) x[c] = static_cast<float>(x[c] * inv);
+void probabilities(float* s, int64_t rows, int64_t cols, bool whole, const float* lse, float* m, float* l,
+                   float* alpha) {
+  if (whole) {
+    // exp(s - row max), then each row over its double sum.
+    std::fill(m, m + rows, -std::numeric_limits<float>::infinity());
+    std::fill(l, l + rows, 0.f);
+    attn::softmax_block(s, rows, cols, cols, m, l, alpha);
+    attn::normalise_rows(s, cols, rows, cols, s);
+  } else {
+    for (int64_t r = 0; r < rows; ++r) alpha[r] = -lse[r];
+    attn::exp_shifted(s, rows, cols, cols, alpha);
   }
+  for (int64_t r = 0; r < rows; ++r)
+    if (std::isinf(lse[r])) std::fill(s + r * cols, s + (r + 1) * cols, kNaN);
 }
 
 // The forward's probabilities for the block, rows `ld` apart, copied; whole rows renormalised by
 // their double sum as above.
 void stored_probabilities(const float* p, int64_t ld, int64_t rows, int64_t cols, bool whole,
                           const float* lse, float* x) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* y = x + r * cols;
-    if (std::isinf(lse[r])) {
-      std::fill(y, y + cols, kNaN);
-      continue;
-    }
-    const float* src = p + r * ld;
-    if (!whole) {
-      std::copy(src, src + cols, y);
-      continue;
-    }
-    double sum = 0;
-    for (int64_t c = 0; c < cols; ++c) sum += src[c];
-    const double inv = 1.0 / sum;
-    for (int64_t c = 0; c < cols; ++c) y[c] = static_cast<float>(src[c] * inv);
+  if (whole) {
+    attn::normalise_rows(p, ld, rows, cols, x);
+  } else {
+    for (int64_t r = 0; r < rows; ++r) std::copy(p + r * ld, p + r * ld + cols, x + r * cols);
   }
-}
-
-// D[r] = sum_c a[r,c] * b[r,c], in double.
-void row_dots(const float* a, const float* b, int64_t rows, int64_t cols, double* D) {
-  for (int64_t r = 0; r < rows; ++r) {
-    double acc = 0;
-    for (int64_t c = 0; c < cols; ++c) acc += static_cast<double>(a[r * cols + c]) * b[r * cols + c];
-    D[r] = acc;
-  }
-}
-
-// acc (double, ld_acc apart) = or += x (float, contiguous rows of `cols`).
-void accumulate(const float* x, int64_t rows, int64_t cols, bool overwrite, double* acc, int64_t ld_acc) {
-  for (int64_t r = 0; r < rows; ++r) {
-    double* a = acc + r * ld_acc;
-    const float* s = x + r * cols;
-    if (overwrite) {
-      for (int64_t c = 0; c < cols; ++c) a[c] = s[c];
-    } else {
-      for (int64_t c = 0; c < cols; ++c) a[c] += s[c];
-    }
-  }
-}
-
-void narrow(const double* src, int64_t n, float* dst) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]);
+  for (int64_t r = 0; r < rows; ++r)
+    if (std::isinf(lse[r])) std::fill(x + r * cols, x + (r + 1) * cols, kNaN);
 }
 
 }  // namespace
@@ -152,7 +114,7 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
         const int64_t at = b * d.N + i0;
         const float* qt = q + at * C;
         const float* dot = dout + at * Cv;
-        if (want_ds && !whole) row_dots(dot, out + at * Cv, rows, Cv, w.D.data());
+        if (want_ds && !whole) attn::row_dots(dot, out + at * Cv, rows, Cv, w.D.data());
         for (int64_t j0 = 0; j0 < S; j0 += block) {
           const int64_t cols = std::min(block, S - j0);
           const float* kb = k + (b * S + j0) * C;
@@ -162,30 +124,28 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
             stored_probabilities(p + at * S + j0, S, rows, cols, whole, lse + at, P);
           } else {
             sgemm_serial(false, true, rows, cols, C, scale, qt, C, kb, C, 0.f, P, cols);
-            probabilities(P, rows, cols, whole, lse + at);
+            probabilities(P, rows, cols, whole, lse + at, w.m.data(), w.l.data(), w.alpha.data());
           }
           if (dv) {
             sgemm_serial(true, false, cols, Cv, rows, 1.f, P, cols, dot, Cv, 0.f, w.prod.data(), Cv);
-            accumulate(w.prod.data(), cols, Cv, first_tile, gv + j0 * Cv, Cv);
+            attn::accumulate(w.prod.data(), cols, Cv, first_tile, gv + j0 * Cv, Cv);
           }
           if (!want_ds) continue;
           // dS = P * (dO V^T - D), before the scale.
           float* ds = w.ds.data();
           sgemm_serial(false, true, rows, cols, Cv, 1.f, dot, Cv, vb, Cv, 0.f, ds, cols);
-          if (whole) row_dots(P, ds, rows, cols, w.D.data());
-          for (int64_t r = 0; r < rows; ++r)
-            for (int64_t c = 0; c < cols; ++c)
-              ds[r * cols + c] = static_cast<float>(P[r * cols + c] * (ds[r * cols + c] - w.D[r]));
+          if (whole) attn::row_dots(P, ds, rows, cols, w.D.data());
+          attn::softmax_grad(P, ds, rows, cols, w.D.data());
           if (dq) {
             sgemm_serial(false, false, rows, C, cols, scale, ds, cols, kb, C, 0.f, w.prod.data(), C);
-            accumulate(w.prod.data(), rows, C, j0 == 0, w.dq.data(), C);
+            attn::accumulate(w.prod.data(), rows, C, j0 == 0, w.dq.data(), C);
           }
           if (dk) {
             sgemm_serial(true, false, cols, C, rows, scale, ds, cols, qt, C, 0.f, w.prod.data(), C);
-            accumulate(w.prod.data(), cols, C, first_tile, gk + j0 * C, C);
+            attn::accumulate(w.prod.data(), cols, C, first_tile, gk + j0 * C, C);
           }
         }
-        if (dq) narrow(w.dq.data(), rows * C, dq + at * C);
+        if (dq) attn::sum_partials(w.dq.data(), 1, 0, rows * C, dq + at * C);
       }
     }
   });
@@ -194,11 +154,7 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
     parallel_for(d.B * S, 16, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t b = r / S, row = r % S;
-        for (int64_t c = 0; c < width; ++c) {
-          double acc = 0;
-          for (int64_t g = 0; g < G; ++g) acc += parts[((b * G + g) * S + row) * width + c];
-          grad[r * width + c] = static_cast<float>(acc);
-        }
+        attn::sum_partials(parts.data() + (b * G * S + row) * width, G, S * width, width, grad + r * width);
       }
     });
   };

@@ -138,6 +138,18 @@ ANN_INLINE void scale_rows_impl(float* x, int64_t rows, int64_t cols, int64_t ld
 ANN_SIMD_KERNEL(void, scale_rows, (float* x, int64_t rows, int64_t cols, int64_t ld, const float* f),
                 (x, rows, cols, ld, f))
 
+ANN_INLINE void exp_shifted_impl(float* x, int64_t rows, int64_t cols, int64_t ld, const float* shift) {
+  const int64_t full = cols / W * W, rest = cols - full;
+  for (int64_t r = 0; r < rows; ++r) {
+    float* y = x + r * ld;
+    const vf sh = splat(shift[r]);
+    for (int64_t c = 0; c < full; c += W) store(y + c, vexp(load(y + c) + sh));
+    if (rest) store_part(y + full, vexp(load_part(y + full, rest, 0.f) + sh), rest);
+  }
+}
+ANN_SIMD_KERNEL(void, exp_shifted, (float* x, int64_t rows, int64_t cols, int64_t ld, const float* shift),
+                (x, rows, cols, ld, shift))
+
 ANN_INLINE void exp_array_impl(const float* x, float* y, int64_t n) {
   const int64_t full = n / W * W, rest = n - full;
   for (int64_t i = 0; i < full; i += W) store(y + i, vexp(load(x + i)));
