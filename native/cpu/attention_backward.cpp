@@ -136,7 +136,10 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
           sgemm_serial(false, true, rows, cols, Cv, 1.f, dot, Cv, vb, Cv, 0.f, ds, cols);
           if (whole) attn::row_dots(P, ds, rows, cols, w.D.data());
           attn::softmax_grad(P, ds, rows, cols, w.D.data());
-          if (dq) {
+          if (dq && whole) {
+            // One key block: the product is the whole sum, so it goes straight to dq.
+            sgemm_serial(false, false, rows, C, cols, scale, ds, cols, kb, C, 0.f, dq + at * C, C);
+          } else if (dq) {
             sgemm_serial(false, false, rows, C, cols, scale, ds, cols, kb, C, 0.f, w.prod.data(), C);
             attn::accumulate(w.prod.data(), rows, C, j0 == 0, w.dq.data(), C);
           }
@@ -145,7 +148,7 @@ void attention_backward(const AttentionDims& d, float scale, const float* dout, 
             attn::accumulate(w.prod.data(), cols, C, first_tile, gk + j0 * C, C);
           }
         }
-        if (dq) attn::sum_partials(w.dq.data(), 1, 0, rows * C, dq + at * C);
+        if (dq && !whole) attn::sum_partials(w.dq.data(), 1, 0, rows * C, dq + at * C);
       }
     }
   });

@@ -36,7 +36,9 @@ ANN_INLINE vd load_d(const double* p, int64_t n = W) {
   std::memcpy(&v, p, static_cast<size_t>(n) * 8);
   return v;
 }
-ANN_INLINE void store_d(double* p, const vd& v, int64_t n = W) { std::memcpy(p, &v, static_cast<size_t>(n) * 8); }
+ANN_INLINE void store_d(double* p, const vd& v, int64_t n = W) {
+  std::memcpy(p, &v, static_cast<size_t>(n) * 8);
+}
 
 ANN_INLINE double hsum(const vd& v) {
   // Pairwise, in a fixed order.
@@ -115,7 +117,8 @@ ANN_INLINE void sum_partials_impl(const double* parts, int64_t count, int64_t st
     store_f(dst + i, acc, m);
   });
 }
-ANN_SIMD_KERNEL(void, sum_partials, (const double* parts, int64_t count, int64_t stride, int64_t n, float* dst),
+ANN_SIMD_KERNEL(void, sum_partials,
+                (const double* parts, int64_t count, int64_t stride, int64_t n, float* dst),
                 (parts, count, stride, n, dst))
 
 }  // namespace ann::attn
