@@ -150,11 +150,4 @@ ANN_INLINE void exp_shifted_impl(float* x, int64_t rows, int64_t cols, int64_t l
 ANN_SIMD_KERNEL(void, exp_shifted, (float* x, int64_t rows, int64_t cols, int64_t ld, const float* shift),
                 (x, rows, cols, ld, shift))
 
-ANN_INLINE void exp_array_impl(const float* x, float* y, int64_t n) {
-  const int64_t full = n / W * W, rest = n - full;
-  for (int64_t i = 0; i < full; i += W) store(y + i, vexp(load(x + i)));
-  if (rest) store_part(y + full, vexp(load_part(x + full, rest, 0.f)), rest);
-}
-ANN_SIMD_KERNEL(void, exp_array, (const float* x, float* y, int64_t n), (x, y, n))
-
 }  // namespace ann::attn

@@ -17,7 +17,4 @@ void scale_rows(float* x, int64_t rows, int64_t cols, int64_t ld, const float* f
 // x[r,:] = exp(x[r,:] + shift[r]).
 void exp_shifted(float* x, int64_t rows, int64_t cols, int64_t ld, const float* shift);
 
-// The vectorised exp on its own, for accuracy tests of the kernel: y[i] = exp(x[i]).
-void exp_array(const float* x, float* y, int64_t n);
-
 }  // namespace ann::attn
