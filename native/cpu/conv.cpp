@@ -42,53 +42,36 @@ void for_each_image(const Conv2dShape& s, int64_t cols_size, int64_t parts, Fn f
   });
 }
 
-// The same by groups of at most `group` images: fn(part, first, b0, b1, scratch) for the images
-// [b0, b1), `first` for the run's first group.
-template <typename Fn>
-void for_each_group(const Conv2dShape& s, int64_t scratch_size, int64_t parts, int64_t group, Fn fn) {
-  parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
-    Buffer<float> scratch(scratch_size);
-    for (int64_t p = p0; p < p1; ++p) {
-      const int64_t end = (p + 1) * s.batch / parts;
-      for (int64_t b = p * s.batch / parts; b < end; b += group)
-        fn(p, b == p * s.batch / parts, b, std::min(end, b + group), scratch.data());
-    }
-  });
-}
-
 bool small_images(const Conv2dShape& s) {
   return s.batch > 1 && num_threads() > 1 && image_flops(s) < kSmallImageFlops;
 }
 
-// What the region path needs once per call: the regions, the weight in the taps-first layout and the
-// scratch one run of images uses (the columns of the largest region for all the run's images, and
-// a [Cout, size] block per image for the output or dy of regions that the GEMMs cannot reach in
-// place: those not spanning whole output rows, or any region when a group has several images).
-// Small images of a cut plane go through the GEMMs a run at a time (their regions are only a few
-// columns wide, and the BLAS packs the weight again for every call); all others one by one.
+// What the region path needs once per call: the regions, the weight in the taps-first layout (for a
+// cut plane) and the scratch one image uses: the columns of the largest region, and a [Cout, size]
+// block for the output or dy of regions that do not span whole output rows (the GEMMs cannot
+// reach those in place). (Giving the small images of a run one GEMM per region did not pay.)
 struct RegionPlan {
   std::vector<ConvRegion> regions;
   Buffer<float> taps_first;
   const float* wt = nullptr;
-  int64_t images = 1, cols = 0, part = 0;
+  int64_t cols = 0, part = 0;
 
-  RegionPlan(const Conv2dShape& s, const float* weight, int64_t parts, bool small)
+  RegionPlan(const Conv2dShape& s, const float* weight)
       : regions(conv_regions(s)),
         taps_first(weight && cut() && s.kernel_h * s.kernel_w > 1 ? s.out_channels * k(s) : 0) {
     wt = taps_first.size() ? taps_first.data() : weight;
     if (taps_first.size()) conv_weight_taps_first(s, weight, taps_first.data());
-    images = small && cut() ? (s.batch + parts - 1) / parts : 1;
     for (const ConvRegion& r : regions) {
-      cols = std::max(cols, r.taps() * s.in_channels * r.size() * images);
-      if (!direct(s, r, images)) part = std::max(part, s.out_channels * r.size() * images);
+      cols = std::max(cols, r.taps() * s.in_channels * r.size());
+      if (!direct(s, r)) part = std::max(part, s.out_channels * r.size());
     }
   }
   static int64_t k(const Conv2dShape& s) { return s.in_channels * s.kernel_h * s.kernel_w; }
   // Whether the plane is cut into regions (taps-first layout) rather than one whole-plane region.
   bool cut() const { return !regions.empty() && !regions[0].whole; }
-  // One image's region over whole output rows is a contiguous [Cout, size] block (row stride Ho*Wo).
-  static bool direct(const Conv2dShape& s, const ConvRegion& r, int64_t images) {
-    return images == 1 && r.ow0 == 0 && r.ow1 == s.out_width();
+  // A region over whole output rows is a contiguous [Cout, size] block of the image (row stride Ho*Wo).
+  static bool direct(const Conv2dShape& s, const ConvRegion& r) {
+    return r.ow0 == 0 && r.ow1 == s.out_width();
   }
 };
 
@@ -111,40 +94,36 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight, c
     });
     return;
   }
-  const RegionPlan plan(s, weight, parts, image_flops(s) < kSmallImageFlops);
-  for_each_group(s, plan.cols + plan.part, parts, plan.images,
-                 [&](int64_t, bool, int64_t b0, int64_t b1, float* scratch) {
-                   const int64_t nb = b1 - b0;
-                   float *cols = scratch, *part = scratch + plan.cols;
-                   for (const ConvRegion& r : plan.regions) {
-                     const auto blocks = tap_blocks(s, r);
-                     const int64_t n = r.size(), ld = nb * n;
-                     if (blocks.empty()) {  // every tap in the padding: the bias alone
-                       for (int64_t b = b0; b < b1; ++b)
-                         scatter_region(s, r, nullptr, 0, bias, y + b * Cout * N);
-                       continue;
-                     }
-                     const bool direct = RegionPlan::direct(s, r, nb);
-                     float* out = direct ? y + b0 * Cout * N + r.oh0 * Wo : part;
-                     const int64_t ldo = direct ? N : ld;
-                     float beta = 0.0f;
-                     if (direct && bias) {
-                       // Start from the bias so the GEMM adds onto it in the same pass.
-                       for (int64_t o = 0; o < Cout; ++o) std::fill(out + o * N, out + o * N + n, bias[o]);
-                       beta = 1.0f;
-                     }
-                     for (int64_t b = b0; b < b1; ++b)
-                       im2col_region(s, r, x + b * Cin * HW, cols + (b - b0) * n, ld);
-                     for (const TapBlock& t : blocks) {
-                       sgemm(false, false, Cout, ld, t.k, 1.0f, plan.wt + t.weight_col, K, cols + t.row * ld,
-                             ld, beta, out, ldo);
-                       beta = 1.0f;
-                     }
-                     if (!direct)
-                       for (int64_t b = b0; b < b1; ++b)
-                         scatter_region(s, r, part + (b - b0) * n, ld, bias, y + b * Cout * N);
-                   }
-                 });
+  const RegionPlan plan(s, weight);
+  for_each_image(s, plan.cols + plan.part, parts, [&](int64_t, int64_t b, float* scratch) {
+    const float* xb = x + b * Cin * HW;
+    float* yb = y + b * Cout * N;
+    float *cols = scratch, *part = scratch + plan.cols;
+    for (const ConvRegion& r : plan.regions) {
+      const auto blocks = tap_blocks(s, r);
+      if (blocks.empty()) {  // every tap in the padding: the bias alone
+        scatter_region(s, r, nullptr, bias, yb);
+        continue;
+      }
+      const int64_t n = r.size();
+      const bool direct = RegionPlan::direct(s, r);
+      float* out = direct ? yb + r.oh0 * Wo : part;
+      const int64_t ldo = direct ? N : n;
+      float beta = 0.0f;
+      if (direct && bias) {
+        // Start from the bias so the GEMM adds onto it in the same pass.
+        for (int64_t o = 0; o < Cout; ++o) std::fill(out + o * N, out + o * N + n, bias[o]);
+        beta = 1.0f;
+      }
+      im2col_region(s, r, xb, cols);
+      for (const TapBlock& t : blocks) {
+        sgemm(false, false, Cout, n, t.k, 1.0f, plan.wt + t.weight_col, K, cols + t.row * n, n, beta, out,
+              ldo);
+        beta = 1.0f;
+      }
+      if (!direct) scatter_region(s, r, part, bias, yb);
+    }
+  });
 }
 
 void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, const float* weight, float* dx,
@@ -202,45 +181,41 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     return;
   }
 
-  const RegionPlan plan(s, dx ? weight : nullptr, parts, image_flops(s) < kSmallImageFlops);
+  const RegionPlan plan(s, dx ? weight : nullptr);
   const int64_t Wo = s.out_width();
-  // Each run of images sums its weight gradient (taps-first) into its own slot; the slots are added
-  // in run order as they are turned back into [Cout, Cin, kh, kw].
+  // Each run of images sums its weight gradient (taps-first for a cut plane) into its own slot; the
+  // slots are added in run order as they are turned into [Cout, Cin, kh, kw].
   Buffer<float> dwt(dweight ? static_cast<size_t>(parts * Cout * K) : 0);
-  for_each_group(s, plan.cols + plan.part, parts, plan.images,
-                 [&](int64_t p, bool first, int64_t b0, int64_t b1, float* scratch) {
-                   const int64_t nb = b1 - b0;
-                   float *cols = scratch, *part = scratch + plan.cols;
-                   float* dw = dweight ? dwt.data() + p * Cout * K : nullptr;
-                   if (dw && first) std::fill(dw, dw + Cout * K, 0.0f);
-                   if (dx) std::fill(dx + b0 * Cin * HW, dx + b1 * Cin * HW, 0.0f);
-                   for (const ConvRegion& r : plan.regions) {
-                     const auto blocks = tap_blocks(s, r);
-                     if (blocks.empty()) continue;
-                     const int64_t n = r.size(), ld = nb * n;
-                     const bool direct = RegionPlan::direct(s, r, nb);
-                     const float* g = direct ? dy + b0 * Cout * N + r.oh0 * Wo : part;
-                     const int64_t ldg = direct ? N : ld;
-                     if (!direct)
-                       for (int64_t b = b0; b < b1; ++b)
-                         gather_region(s, r, dy + b * Cout * N, part + (b - b0) * n, ld);
-                     if (dw) {
-                       for (int64_t b = b0; b < b1; ++b)
-                         im2col_region(s, r, x + b * Cin * HW, cols + (b - b0) * n, ld);
-                       for (const TapBlock& t : blocks)
-                         sgemm(false, true, Cout, t.k, ld, 1.0f, g, ldg, cols + t.row * ld, ld, 1.0f,
-                               dw + t.weight_col, K);
-                     }
-                     if (dx) {
-                       // The region's dx columns (the dW columns are used up by now).
-                       for (const TapBlock& t : blocks)
-                         sgemm(true, false, t.k, ld, Cout, 1.0f, plan.wt + t.weight_col, K, g, ldg, 0.0f,
-                               cols + t.row * ld, ld);
-                       for (int64_t b = b0; b < b1; ++b)
-                         col2im_region(s, r, cols + (b - b0) * n, ld, dx + b * Cin * HW);
-                     }
-                   }
-                 });
+  for_each_image(s, plan.cols + plan.part, parts, [&](int64_t p, int64_t b, float* scratch) {
+    const float* xb = x + b * Cin * HW;
+    const float* dyb = dy + b * Cout * N;
+    float *cols = scratch, *part = scratch + plan.cols;
+    float* dw = dweight ? dwt.data() + p * Cout * K : nullptr;
+    if (dw && b == p * B / parts) std::fill(dw, dw + Cout * K, 0.0f);  // the run's first image
+    float* dxb = dx ? dx + b * Cin * HW : nullptr;
+    if (dxb) std::fill(dxb, dxb + Cin * HW, 0.0f);
+    for (const ConvRegion& r : plan.regions) {
+      const auto blocks = tap_blocks(s, r);
+      if (blocks.empty()) continue;
+      const int64_t n = r.size();
+      const bool direct = RegionPlan::direct(s, r);
+      const float* g = direct ? dyb + r.oh0 * Wo : part;
+      const int64_t ldg = direct ? N : n;
+      if (!direct) gather_region(s, r, dyb, part);
+      if (dw) {
+        im2col_region(s, r, xb, cols);
+        for (const TapBlock& t : blocks)
+          sgemm(false, true, Cout, t.k, n, 1.0f, g, ldg, cols + t.row * n, n, 1.0f, dw + t.weight_col, K);
+      }
+      if (dxb) {
+        // The region's dx columns (the dW columns are used up by now).
+        for (const TapBlock& t : blocks)
+          sgemm(true, false, t.k, n, Cout, 1.0f, plan.wt + t.weight_col, K, g, ldg, 0.0f, cols + t.row * n,
+                n);
+        col2im_region(s, r, cols, dxb);
+      }
+    }
+  });
   if (dweight) conv_weight_from_parts(s, dwt.data(), parts, plan.cut(), dweight);
 }
 

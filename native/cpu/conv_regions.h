@@ -43,18 +43,15 @@ void conv_weight_taps_first(const Conv2dShape& s, const float* w, float* wt);
 void conv_weight_from_parts(const Conv2dShape& s, const float* parts, int64_t n_parts, bool taps_first,
                             float* dw);
 
-// Each [rows, size] block below has row stride ld (>= size): the blocks of several images of a run
-// sit side by side in one matrix, so a run's images share one GEMM per region.
-
 // The region's columns of one image x [Cin, H, W]: cols [taps * Cin, size].
-void im2col_region(const Conv2dShape& s, const ConvRegion& r, const float* x, float* cols, int64_t ld);
+void im2col_region(const Conv2dShape& s, const ConvRegion& r, const float* x, float* cols);
 // dx [Cin, H, W] += the region's columns folded back (each channel by one thread, in a fixed order).
-void col2im_region(const Conv2dShape& s, const ConvRegion& r, const float* cols, int64_t ld, float* dx);
+void col2im_region(const Conv2dShape& s, const ConvRegion& r, const float* cols, float* dx);
 
 // y [Cout, Ho, Wo] over the region = part [Cout, size] (zero when null) + bias (when not null).
-void scatter_region(const Conv2dShape& s, const ConvRegion& r, const float* part, int64_t ld,
-                    const float* bias, float* y);
+void scatter_region(const Conv2dShape& s, const ConvRegion& r, const float* part, const float* bias,
+                    float* y);
 // part [Cout, size] = dy [Cout, Ho, Wo] over the region.
-void gather_region(const Conv2dShape& s, const ConvRegion& r, const float* dy, float* part, int64_t ld);
+void gather_region(const Conv2dShape& s, const ConvRegion& r, const float* dy, float* part);
 
 }  // namespace ann
