@@ -1,5 +1,6 @@
-"""PyTorch side of bench/kernels/conv.ts (same case names): conv2d forward+backward (dx, dweight)
-at the dilated ResNet's layer3/layer4 shapes, and batch norm training forward+backward."""
+"""PyTorch side of lib/cli/bench/kernels/conv.ts (same case names): conv2d forward+backward (dx, dweight)
+at the dilated ResNet's layer3/layer4 shapes (65x65, and the small preset's 8x8), and batch norm
+training forward+backward."""
 import torch
 import torch.nn.functional as F
 
@@ -8,13 +9,13 @@ from common import grad_run, run_cases, setup, uniform
 S = 65
 
 
-def conv_case(name, cin, cout, k, dilation):
+def conv_case(name, cin, cout, k, dilation, batch=1, size=S):
     pad = dilation * ((k - 1) // 2)
-    x = uniform(1, cin, S, S, grad=True)
+    x = uniform(batch, cin, size, size, grad=True)
     w = (uniform(cout, cin, k, k) / (cin * k * k) ** 0.5).requires_grad_(True)
-    dy = uniform(1, cout, S, S)
+    dy = uniform(batch, cout, size, size)
     run = grad_run(lambda: F.conv2d(x, w, None, padding=pad, dilation=dilation), (x, w), dy)
-    return name, run, 3 * 2 * cout * cin * k * k * S * S
+    return name, run, 3 * 2 * batch * cout * cin * k * k * size * size
 
 
 def bn_case(name, shape):
@@ -32,6 +33,8 @@ def main():
     run_cases("conv", [
         lambda: conv_case("conv2d fwd+bwd 3x3 dil2 256->256 1x65x65", 256, 256, 3, 2),
         lambda: conv_case("conv2d fwd+bwd 3x3 dil4 512->512 1x65x65", 512, 512, 3, 4),
+        lambda: conv_case("conv2d fwd+bwd 3x3 dil2 64->64 8x8x8", 64, 64, 3, 2, 8, 8),
+        lambda: conv_case("conv2d fwd+bwd 3x3 dil4 128->128 8x8x8", 128, 128, 3, 4, 8, 8),
         lambda: conv_case("conv2d fwd+bwd 1x1 1024->256 1x65x65", 1024, 256, 1, 1),
         lambda: conv_case("conv2d fwd+bwd 1x1 2048->512 1x65x65", 2048, 512, 1, 1),
         lambda: bn_case("batchNorm train fwd+bwd 1x512x65x65", (1, 512, S, S)),

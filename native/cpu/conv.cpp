@@ -1,7 +1,8 @@
 // conv2d as GEMMs over the BLAS: a 1x1 stride-1 unpadded conv is W [Cout,Cin] x X_b [Cin,HW];
-// any other is W [Cout,Cin*kh*kw] x im2col(X_b). Backward: dW += dY_b x cols^T, dcols = W^T x dY_b
-// folded back by a per-channel col2im (each channel's plane is written by one thread, in a fixed
-// order, so the result is deterministic).
+// any other runs region by region (conv_regions.h: the taps that fall in the padding are skipped),
+// each region W_taps [Cout, taps*Cin] x im2col(X_b, region). Backward: dW_taps += dY_region x cols^T,
+// dcols = W_taps^T x dY_region folded back by a per-channel col2im (each channel's plane is written
+// by one thread, in a fixed order, so the result is deterministic).
 #include "ann/conv.h"
 
 #include <algorithm>
@@ -9,9 +10,9 @@
 #include <vector>
 
 #include "alloc.h"
+#include "conv_regions.h"
 #include "gemm.h"
 #include "parallel.h"
-#include "simd.h"
 
 namespace ann {
 namespace {
@@ -19,94 +20,6 @@ namespace {
 // Below this many flops per image, images run in parallel (one per thread) instead of
 // splitting each image's GEMM: small layers are dominated by the per-call overhead.
 constexpr double kSmallImageFlops = 2.0e7;
-
-// Output columns [lo, hi) whose input column ow*stride + off lies inside [0, W).
-inline void valid_range(int64_t off, int64_t stride, int64_t W, int64_t Wo, int64_t* lo, int64_t* hi) {
-  int64_t l = off >= 0 ? 0 : (-off + stride - 1) / stride;
-  int64_t h = (W - 1 - off) < 0 ? 0 : (W - 1 - off) / stride + 1;
-  l = std::min(l, Wo);
-  h = std::max(l, std::min(h, Wo));
-  *lo = l;
-  *hi = h;
-}
-
-// Rows [r0, r1) of the column matrix of one image; row r is (c, ki, kj) = tap (ki, kj) of channel c.
-ANN_INLINE void im2col_impl(const Conv2dShape& s, const float* __restrict x, float* __restrict cols,
-                            int64_t r0, int64_t r1) {
-  const int64_t H = s.height, W = s.width, Ho = s.out_height(), Wo = s.out_width();
-  const int64_t N = Ho * Wo, sh = s.stride_h, sw = s.stride_w, taps = s.kernel_h * s.kernel_w;
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t c = r / taps, ki = (r % taps) / s.kernel_w, kj = r % s.kernel_w;
-    const float* plane = x + c * H * W;
-    float* row = cols + r * N;
-    const int64_t off = kj * s.dilation_w - s.pad_w;
-    int64_t lo, hi;
-    valid_range(off, sw, W, Wo, &lo, &hi);
-    for (int64_t oh = 0; oh < Ho; ++oh) {
-      float* out = row + oh * Wo;
-      const int64_t ih = oh * sh - s.pad_h + ki * s.dilation_h;
-      if (ih < 0 || ih >= H) {
-        std::memset(out, 0, sizeof(float) * Wo);
-        continue;
-      }
-      const float* in = plane + ih * W + off;
-      std::fill(out, out + lo, 0.0f);
-      if (sw == 1) {
-        std::memcpy(out + lo, in + lo, sizeof(float) * (hi - lo));
-      } else {
-        for (int64_t ow = lo; ow < hi; ++ow) out[ow] = in[ow * sw];
-      }
-      std::fill(out + hi, out + Wo, 0.0f);
-    }
-  }
-}
-ANN_SIMD_KERNEL(void, im2col,
-                (const Conv2dShape& s, const float* __restrict x, float* __restrict cols, int64_t r0,
-                 int64_t r1),
-                (s, x, cols, r0, r1))
-
-// dx planes [c0, c1) of one image = sum of the column rows that read them.
-ANN_INLINE void col2im_impl(const Conv2dShape& s, const float* __restrict cols, float* __restrict dx,
-                            int64_t c0, int64_t c1) {
-  const int64_t H = s.height, W = s.width, Ho = s.out_height(), Wo = s.out_width();
-  const int64_t N = Ho * Wo, sh = s.stride_h, sw = s.stride_w;
-  for (int64_t c = c0; c < c1; ++c) {
-    float* plane = dx + c * H * W;
-    std::memset(plane, 0, sizeof(float) * H * W);
-    for (int64_t ki = 0; ki < s.kernel_h; ++ki) {
-      for (int64_t kj = 0; kj < s.kernel_w; ++kj) {
-        const float* row = cols + ((c * s.kernel_h + ki) * s.kernel_w + kj) * N;
-        const int64_t off = kj * s.dilation_w - s.pad_w;
-        int64_t lo, hi;
-        valid_range(off, sw, W, Wo, &lo, &hi);
-        for (int64_t oh = 0; oh < Ho; ++oh) {
-          const int64_t ih = oh * sh - s.pad_h + ki * s.dilation_h;
-          if (ih < 0 || ih >= H) continue;
-          const float* __restrict in = row + oh * Wo;
-          float* __restrict out = plane + ih * W + off;
-          if (sw == 1) {
-            for (int64_t ow = lo; ow < hi; ++ow) out[ow] += in[ow];
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow) out[ow * sw] += in[ow];
-          }
-        }
-      }
-    }
-  }
-}
-ANN_SIMD_KERNEL(void, col2im,
-                (const Conv2dShape& s, const float* __restrict cols, float* __restrict dx, int64_t c0,
-                 int64_t c1),
-                (s, cols, dx, c0, c1))
-
-void im2col_parallel(const Conv2dShape& s, const float* x, float* cols) {
-  parallel_for(s.in_channels * s.kernel_h * s.kernel_w, 1,
-               [&](int64_t r0, int64_t r1) { im2col(s, x, cols, r0, r1); });
-}
-
-void col2im_parallel(const Conv2dShape& s, const float* cols, float* dx) {
-  parallel_for(s.in_channels, 1, [&](int64_t c0, int64_t c1) { col2im(s, cols, dx, c0, c1); });
-}
 
 double image_flops(const Conv2dShape& s) {
   return 2.0 * s.out_channels * s.in_channels * s.kernel_h * s.kernel_w * s.out_height() * s.out_width();
@@ -133,27 +46,82 @@ bool small_images(const Conv2dShape& s) {
   return s.batch > 1 && num_threads() > 1 && image_flops(s) < kSmallImageFlops;
 }
 
+// What the region path needs once per call: the regions, the weight in the taps-first layout (for a
+// cut plane) and the scratch one image uses: the columns of the largest region, and a [Cout, size]
+// block for the output or dy of regions that do not span whole output rows (the GEMMs cannot
+// reach those in place). (Giving the small images of a run one GEMM per region did not pay.)
+struct RegionPlan {
+  std::vector<ConvRegion> regions;
+  Buffer<float> taps_first;
+  const float* wt = nullptr;
+  int64_t cols = 0, part = 0;
+
+  RegionPlan(const Conv2dShape& s, const float* weight)
+      : regions(conv_regions(s)),
+        taps_first(weight && cut() && s.kernel_h * s.kernel_w > 1 ? s.out_channels * k(s) : 0) {
+    wt = taps_first.size() ? taps_first.data() : weight;
+    if (taps_first.size()) conv_weight_taps_first(s, weight, taps_first.data());
+    for (const ConvRegion& r : regions) {
+      cols = std::max(cols, r.taps() * s.in_channels * r.size());
+      if (!direct(s, r)) part = std::max(part, s.out_channels * r.size());
+    }
+  }
+  static int64_t k(const Conv2dShape& s) { return s.in_channels * s.kernel_h * s.kernel_w; }
+  // Whether the plane is cut into regions (taps-first layout) rather than one whole-plane region.
+  bool cut() const { return !regions.empty() && !regions[0].whole; }
+  // A region over whole output rows is a contiguous [Cout, size] block of the image (row stride Ho*Wo).
+  static bool direct(const Conv2dShape& s, const ConvRegion& r) {
+    return r.ow0 == 0 && r.ow1 == s.out_width();
+  }
+};
+
 }  // namespace
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight, const float* bias, float* y) {
   const int64_t Cin = s.in_channels, Cout = s.out_channels, HW = s.height * s.width;
-  const int64_t N = s.out_height() * s.out_width(), K = Cin * s.kernel_h * s.kernel_w;
-  const bool pointwise = s.is_pointwise();
+  const int64_t N = s.out_height() * s.out_width(), Wo = s.out_width(), K = Cin * s.kernel_h * s.kernel_w;
   const int64_t parts = image_parts(s, small_images(s));
-  for_each_image(s, pointwise ? 0 : K * N, parts, [&](int64_t, int64_t b, float* cols) {
+  if (s.is_pointwise()) {
+    for_each_image(s, 0, parts, [&](int64_t, int64_t b, float*) {
+      float* yb = y + b * Cout * N;
+      float beta = 0.0f;
+      if (bias) {
+        // Start from the bias so the GEMM adds onto it in the same pass.
+        for (int64_t o = 0; o < Cout; ++o) std::fill(yb + o * N, yb + (o + 1) * N, bias[o]);
+        beta = 1.0f;
+      }
+      sgemm(false, false, Cout, N, Cin, 1.0f, weight, Cin, x + b * Cin * HW, N, beta, yb, N);
+    });
+    return;
+  }
+  const RegionPlan plan(s, weight);
+  for_each_image(s, plan.cols + plan.part, parts, [&](int64_t, int64_t b, float* scratch) {
     const float* xb = x + b * Cin * HW;
     float* yb = y + b * Cout * N;
-    float beta = 0.0f;
-    if (bias) {
-      // Start from the bias so the GEMM adds onto it in the same pass.
-      for (int64_t o = 0; o < Cout; ++o) std::fill(yb + o * N, yb + (o + 1) * N, bias[o]);
-      beta = 1.0f;
-    }
-    if (pointwise) {
-      sgemm(false, false, Cout, N, Cin, 1.0f, weight, Cin, xb, N, beta, yb, N);
-    } else {
-      im2col_parallel(s, xb, cols);
-      sgemm(false, false, Cout, N, K, 1.0f, weight, K, cols, N, beta, yb, N);
+    float *cols = scratch, *part = scratch + plan.cols;
+    for (const ConvRegion& r : plan.regions) {
+      const auto blocks = tap_blocks(s, r);
+      if (blocks.empty()) {  // every tap in the padding: the bias alone
+        scatter_region(s, r, nullptr, bias, yb);
+        continue;
+      }
+      const int64_t n = r.size();
+      const bool direct = RegionPlan::direct(s, r);
+      float* out = direct ? yb + r.oh0 * Wo : part;
+      const int64_t ldo = direct ? N : n;
+      float beta = 0.0f;
+      if (direct && bias) {
+        // Start from the bias so the GEMM adds onto it in the same pass.
+        for (int64_t o = 0; o < Cout; ++o) std::fill(out + o * N, out + o * N + n, bias[o]);
+        beta = 1.0f;
+      }
+      im2col_region(s, r, xb, cols);
+      for (const TapBlock& t : blocks) {
+        sgemm(false, false, Cout, n, t.k, 1.0f, plan.wt + t.weight_col, K, cols + t.row * n, n, beta, out,
+              ldo);
+        beta = 1.0f;
+      }
+      if (!direct) scatter_region(s, r, part, bias, yb);
     }
   });
 }
@@ -187,46 +155,68 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   if (!dx && !dweight) return;
 
   const int64_t parts = image_parts(s, small_images(s));
-  const bool split = parts > 1;
-  // With several runs of images in parallel each run sums its weight gradient into its own slot;
-  // the slots are added afterwards in run order.
-  Buffer<float> dw_parts(split && dweight ? static_cast<size_t>((parts - 1) * Cout * K) : 0);
-  // One K x N buffer per run: the columns for dW, then (once dW has used them) the dx columns.
-  const int64_t cols_size = pointwise ? 0 : K * N;
+  if (pointwise) {
+    // With several runs of images in parallel each run sums its weight gradient into its own slot;
+    // the slots are added afterwards in run order.
+    Buffer<float> dw_parts(parts > 1 && dweight ? static_cast<size_t>((parts - 1) * Cout * Cin) : 0);
+    for_each_image(s, 0, parts, [&](int64_t p, int64_t b, float*) {
+      const float* xb = x + b * Cin * HW;
+      const float* dyb = dy + b * Cout * N;
+      if (dweight) {
+        float* dw = p == 0 ? dweight : dw_parts.data() + (p - 1) * Cout * Cin;
+        const float beta = b == p * B / parts ? 0.0f : 1.0f;  // the run's first image overwrites
+        sgemm(false, true, Cout, Cin, N, 1.0f, dyb, N, xb, N, beta, dw, Cin);
+      }
+      if (dx) sgemm(true, false, Cin, N, Cout, 1.0f, weight, Cin, dyb, N, 0.0f, dx + b * Cin * HW, N);
+    });
+    if (parts > 1 && dweight) {
+      const int64_t total = Cout * Cin;
+      parallel_for(total, 4096, [&](int64_t i0, int64_t i1) {
+        for (int64_t p = 1; p < parts; ++p) {
+          const float* part = dw_parts.data() + (p - 1) * total;
+          for (int64_t i = i0; i < i1; ++i) dweight[i] += part[i];
+        }
+      });
+    }
+    return;
+  }
 
-  for_each_image(s, cols_size, parts, [&](int64_t p, int64_t b, float* scratch) {
+  const RegionPlan plan(s, dx ? weight : nullptr);
+  const int64_t Wo = s.out_width();
+  // Each run of images sums its weight gradient (taps-first for a cut plane) into its own slot; the
+  // slots are added in run order as they are turned into [Cout, Cin, kh, kw].
+  Buffer<float> dwt(dweight ? static_cast<size_t>(parts * Cout * K) : 0);
+  for_each_image(s, plan.cols + plan.part, parts, [&](int64_t p, int64_t b, float* scratch) {
     const float* xb = x + b * Cin * HW;
     const float* dyb = dy + b * Cout * N;
-    if (dweight) {
-      float* dw = p == 0 ? dweight : dw_parts.data() + (p - 1) * Cout * K;
-      const float beta = b == p * B / parts ? 0.0f : 1.0f;  // the run's first image overwrites
-      if (pointwise) {
-        sgemm(false, true, Cout, Cin, N, 1.0f, dyb, N, xb, N, beta, dw, Cin);
-      } else {
-        im2col_parallel(s, xb, scratch);
-        sgemm(false, true, Cout, K, N, 1.0f, dyb, N, scratch, N, beta, dw, K);
+    float *cols = scratch, *part = scratch + plan.cols;
+    float* dw = dweight ? dwt.data() + p * Cout * K : nullptr;
+    if (dw && b == p * B / parts) std::fill(dw, dw + Cout * K, 0.0f);  // the run's first image
+    float* dxb = dx ? dx + b * Cin * HW : nullptr;
+    if (dxb) std::fill(dxb, dxb + Cin * HW, 0.0f);
+    for (const ConvRegion& r : plan.regions) {
+      const auto blocks = tap_blocks(s, r);
+      if (blocks.empty()) continue;
+      const int64_t n = r.size();
+      const bool direct = RegionPlan::direct(s, r);
+      const float* g = direct ? dyb + r.oh0 * Wo : part;
+      const int64_t ldg = direct ? N : n;
+      if (!direct) gather_region(s, r, dyb, part);
+      if (dw) {
+        im2col_region(s, r, xb, cols);
+        for (const TapBlock& t : blocks)
+          sgemm(false, true, Cout, t.k, n, 1.0f, g, ldg, cols + t.row * n, n, 1.0f, dw + t.weight_col, K);
       }
-    }
-    if (dx) {
-      float* dxb = dx + b * Cin * HW;
-      if (pointwise) {
-        sgemm(true, false, Cin, N, Cout, 1.0f, weight, Cin, dyb, N, 0.0f, dxb, N);
-      } else {
-        sgemm(true, false, K, N, Cout, 1.0f, weight, K, dyb, N, 0.0f, scratch, N);
-        col2im_parallel(s, scratch, dxb);
+      if (dxb) {
+        // The region's dx columns (the dW columns are used up by now).
+        for (const TapBlock& t : blocks)
+          sgemm(true, false, t.k, n, Cout, 1.0f, plan.wt + t.weight_col, K, g, ldg, 0.0f, cols + t.row * n,
+                n);
+        col2im_region(s, r, cols, dxb);
       }
     }
   });
-
-  if (split && dweight) {
-    const int64_t total = Cout * K;
-    parallel_for(total, 4096, [&](int64_t i0, int64_t i1) {
-      for (int64_t p = 1; p < parts; ++p) {
-        const float* part = dw_parts.data() + (p - 1) * total;
-        for (int64_t i = i0; i < i1; ++i) dweight[i] += part[i];
-      }
-    });
-  }
+  if (dweight) conv_weight_from_parts(s, dwt.data(), parts, plan.cut(), dweight);
 }
 
 }  // namespace ann

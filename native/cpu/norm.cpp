@@ -1,72 +1,109 @@
 // Batch norm, one channel per work item (channels split over the pool). Each channel's values lie
-// in B contiguous planes of S floats. Sums run in double over eight lanes, which the compiler
-// vectorises without -ffast-math. The backward's per-element transform runs in double and rounds
-// once; the forward's stays PyTorch's float formula (in double it moved the r50 fixture's stem
-// gradients 4-20x further from the truth: ReLU and max-pool decisions follow float rounding).
+// in B contiguous planes of S floats. Sums run in double over eight lanes (one vector). The backward's
+// per-element transform runs in double and rounds once; the forward's stays PyTorch's float formula (in
+// double it moved the r50 fixture's stem gradients 4-20x further from the truth: ReLU and max-pool decisions
+// follow float rounding).
 #include "ann/norm.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "parallel.h"
 #include "simd.h"
 
+#pragma GCC diagnostic ignored "-Wpsabi"  // the vector helpers are always inlined: no ABI crosses
+
 namespace ann {
 namespace {
 
+// The sums run over two vectors of eight double lanes (two, so that consecutive adds do not wait
+// on each other) (GCC vector extensions: a zmm register at
+// the avx512 level, pairs of xmm at sse2). Plain loops over a double[8] stayed scalar: GCC does not
+// vectorise the float -> double widening inside them. The lanes are added in a fixed order, so
+// every SIMD level sums the same terms the same way.
+typedef double vd8 __attribute__((vector_size(64)));
+typedef float vf8 __attribute__((vector_size(32)));
+
+ANN_INLINE vd8 load_wide(const float* p) {
+  vf8 v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, vd8);
+}
+
+ANN_INLINE double lanes_sum(vd8 v) {
+  double s = 0;
+  for (int j = 0; j < 8; ++j) s += v[j];
+  return s;
+}
+
 // Sums of d and d^2 for d = p - shift, in one pass over the plane.
 ANN_INLINE void plane_moments(const float* p, int64_t n, double shift, double* sum, double* sq) {
-  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  vd8 a = {}, b = {}, a2 = {}, b2 = {};
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) {
-      const double d = p[i + j] - shift;
-      a[j] += d;
-      b[j] += d * d;
-    }
+  for (; i + 16 <= n; i += 16) {
+    const vd8 d = load_wide(p + i) - shift, d2 = load_wide(p + i + 8) - shift;
+    a += d;
+    b += d * d;
+    a2 += d2;
+    b2 += d2 * d2;
+  }
+  a += a2;
+  b += b2;
+  for (; i + 8 <= n; i += 8) {
+    const vd8 d = load_wide(p + i) - shift;
+    a += d;
+    b += d * d;
+  }
   double sa = 0, sb = 0;
   for (; i < n; ++i) {
     const double d = p[i] - shift;
     sa += d;
     sb += d * d;
   }
-  for (int j = 0; j < 8; ++j) {
-    sa += a[j];
-    sb += b[j];
-  }
-  *sum += sa;
-  *sq += sb;
+  *sum += sa + lanes_sum(a);
+  *sq += sb + lanes_sum(b);
 }
 
 // Sum of (p - mean)^2.
 ANN_INLINE double plane_sq_dev(const float* p, int64_t n, double mean) {
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  vd8 acc = {};
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) {
-      const double d = p[i + j] - mean;
-      acc[j] += d * d;
-    }
+  for (; i + 8 <= n; i += 8) {
+    const vd8 d = load_wide(p + i) - mean;
+    acc += d * d;
+  }
   double s = 0;
   for (; i < n; ++i) {
     const double d = p[i] - mean;
     s += d * d;
   }
-  for (int j = 0; j < 8; ++j) s += acc[j];
-  return s;
+  return s + lanes_sum(acc);
 }
 
 // Sum of dy, of dy * (x - mean) and of (x - mean).
 ANN_INLINE void plane_grad_sums(const float* dy, const float* x, int64_t n, double mean, double* sum_dy,
                                 double* dot, double* sum_dx) {
-  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, d[8] = {0, 0, 0, 0, 0, 0, 0, 0}, e[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  vd8 a = {}, d = {}, e = {}, a2 = {}, d2 = {}, e2 = {};
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8)
-    for (int j = 0; j < 8; ++j) {
-      const double c = x[i + j] - mean;
-      a[j] += dy[i + j];
-      d[j] += dy[i + j] * c;
-      e[j] += c;
-    }
+  for (; i + 16 <= n; i += 16) {
+    const vd8 g = load_wide(dy + i), c = load_wide(x + i) - mean;
+    const vd8 g2 = load_wide(dy + i + 8), c2 = load_wide(x + i + 8) - mean;
+    a += g;
+    d += g * c;
+    e += c;
+    a2 += g2;
+    d2 += g2 * c2;
+    e2 += c2;
+  }
+  a += a2;
+  d += d2;
+  e += e2;
+  for (; i + 8 <= n; i += 8) {
+    const vd8 g = load_wide(dy + i), c = load_wide(x + i) - mean;
+    a += g;
+    d += g * c;
+    e += c;
+  }
   double sa = 0, sd = 0, se = 0;
   for (; i < n; ++i) {
     const double c = x[i] - mean;
@@ -74,14 +111,9 @@ ANN_INLINE void plane_grad_sums(const float* dy, const float* x, int64_t n, doub
     sd += dy[i] * c;
     se += c;
   }
-  for (int j = 0; j < 8; ++j) {
-    sa += a[j];
-    sd += d[j];
-    se += e[j];
-  }
-  *sum_dy += sa;
-  *dot += sd;
-  *sum_dx += se;
+  *sum_dy += sa + lanes_sum(a);
+  *dot += sd + lanes_sum(d);
+  *sum_dx += se + lanes_sum(e);
 }
 
 // y = (x - mean) * scale + shift over one channel, in float.

@@ -22,6 +22,9 @@ CASES = {
     "k7_stride2_pad3": (1, 3, 13, 12, 4, 7, 7, 2, 3, 1, False),
     "spatial1": (3, 7, 1, 1, 5, 1, 1, 1, 0, 1, True),
     "k2_stride3_pad2": (2, 2, 6, 5, 3, 2, 2, 3, 2, 1, True),
+    # The model's layer4 at a 64 crop: 56% of the taps in the padding, so the plane is cut into regions.
+    "dil4_8x8": (1, 5, 8, 8, 6, 3, 3, 1, 4, 4, True),
+    "dil4_8x8_batch3": (3, 4, 8, 8, 5, 3, 3, 1, 4, 4, False),
 }
 
 

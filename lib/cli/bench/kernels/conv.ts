@@ -1,21 +1,22 @@
 // conv2d forward+backward at the dilated ResNet's layer3/layer4 shapes (batch 1, 65x65: a 513 crop
-// at output stride 8), and batch norm training forward+backward. Names match bench/torch/conv.py.
+// at output stride 8; and the small preset's, width 0.25, batch 8, 8x8: a 64 crop), and batch norm
+// training forward+backward. Names match bench/torch/conv.py.
 import { native, type NativeTensor } from '../../../native/index.js';
 import { randomTensor, type BenchCase } from './harness.js';
 import { nativeFull } from '../../../tensor.js';
 
 const S = 65;
 
-function convCase(name: string, cin: number, cout: number, k: number, dilation: number): BenchCase {
+function convCase(name: string, cin: number, cout: number, k: number, dilation: number, batch = 1, size = S): BenchCase {
   const pad = dilation * ((k - 1) >> 1);
   return {
     name,
-    // forward, dx and dweight: three GEMMs of 2*Cout*Cin*k*k*Ho*Wo each
-    flops: 3 * 2 * cout * cin * k * k * S * S,
+    // forward, dx and dweight: three GEMMs of 2*Cout*Cin*k*k*Ho*Wo each (padding taps included)
+    flops: 3 * 2 * batch * cout * cin * k * k * size * size,
     make() {
-      const x = randomTensor([1, cin, S, S], 1);
+      const x = randomTensor([batch, cin, size, size], 1);
       const w = randomTensor([cout, cin, k, k], 2, 1 / Math.sqrt(cin * k * k));
-      const dy = randomTensor([1, cout, S, S], 3);
+      const dy = randomTensor([batch, cout, size, size], 3);
       const opts = { padding: pad, dilation };
       return {
         run() {
@@ -61,6 +62,8 @@ function batchNormCase(name: string, shape: number[]): BenchCase {
 export const benches: BenchCase[] = [
   convCase('conv2d fwd+bwd 3x3 dil2 256->256 1x65x65', 256, 256, 3, 2),
   convCase('conv2d fwd+bwd 3x3 dil4 512->512 1x65x65', 512, 512, 3, 4),
+  convCase('conv2d fwd+bwd 3x3 dil2 64->64 8x8x8', 64, 64, 3, 2, 8, 8),
+  convCase('conv2d fwd+bwd 3x3 dil4 128->128 8x8x8', 128, 128, 3, 4, 8, 8),
   convCase('conv2d fwd+bwd 1x1 1024->256 1x65x65', 1024, 256, 1, 1),
   convCase('conv2d fwd+bwd 1x1 2048->512 1x65x65', 2048, 512, 1, 1),
   batchNormCase('batchNorm train fwd+bwd 1x512x65x65', [1, 512, S, S]),
