@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 
 import { data, models, noGrad, optim, tidy } from '../../lib/index.js';
+import { RetrievalScenes } from './retrieval-scenes.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -31,13 +32,18 @@ const { values: a } = parseArgs({
     lo: { type: 'string', default: String(data.MAJORITY_MIN) },
     hi: { type: 'string', default: String(data.MAJORITY_MAX) },
     clump: { type: 'string', default: String(data.DEFAULT_CLUMP) },
+    // The experimental content-retrieval scenes of retrieval-scenes.ts instead of the embedded dataset.
+    retrieval: { type: 'boolean', default: false },
+    // The augmentation's scale range, 'lo,hi' (default the paper's 0.5,2).
+    scale: { type: 'string', default: '0.5,2' },
   },
 });
 const num = (s: string) => Number(s);
 const iters = num(a.iters);
 const K = data.SYNTHETIC_CLASSES.length;
 
-function evaluate(model: models.ANNModel, val: data.SyntheticDataset, batchStats = false): { acc: number; miou: number; iou: number[] } {
+type Scenes = { length: number; height: number; width: number; sample(i: number): data.RawSample };
+function evaluate(model: models.ANNModel, val: Scenes, batchStats = false): { acc: number; miou: number; iou: number[] } {
   const conf = new Float64Array(K * K);
   // batchStats: BN normalises with each batch of 10 scenes' own statistics (and dropout stays on), to tell
   // what the network learned from what its running statistics give.
@@ -78,7 +84,10 @@ function evaluate(model: models.ANNModel, val: data.SyntheticDataset, batchStats
 }
 
 const castOptions = { tint: num(a.tint), majority: [num(a.lo), num(a.hi)] as const, clump: num(a.clump) };
-const val = data.synthetic({ split: 'val', length: num(a.val), seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
+const val: Scenes = a.retrieval
+  ? new RetrievalScenes(num(a.val), 7, num(a.size))
+  : data.synthetic({ split: 'val', length: num(a.val), seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
+const scale = a.scale.split(',').map(num) as [number, number];
 const rows: string[] = [];
 for (const variant of a.variants.split(',') as models.ANNVariant[]) {
   for (const seed of a.seeds.split(',').map(num)) {
@@ -96,8 +105,10 @@ for (const variant of a.variants.split(',') as models.ANNVariant[]) {
     model.train();
     const opt = new optim.SGD(model.parameters(), { lr: num(a.lr), momentum: 0.9, weightDecay: 5e-4 });
     const sched = new optim.PolyLR(opt, { maxIters: iters });
-    const train = data.synthetic({ split: 'train', seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
-    const loader = new data.DataLoader(train, { batchSize: num(a.batch), crop: num(a.crop), seed });
+    const train = a.retrieval
+      ? new RetrievalScenes(2000, 1, num(a.size))
+      : data.synthetic({ split: 'train', seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
+    const loader = new data.DataLoader(train, { batchSize: num(a.batch), crop: num(a.crop), seed, augment: { scale } });
     const t0 = performance.now();
     let wait = 0;
     let lossSum = 0;

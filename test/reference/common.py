@@ -60,6 +60,24 @@ def save(name, tensors, metadata=None):
     print(f"wrote {path} ({os.path.getsize(path)} bytes, {len(tensors)} tensors)")
 
 
+_NP_DTYPES = {code: np_type for code, np_type in _DTYPES.values()}
+
+
+def load(path):
+    """Reads a safetensors file (as save() or our io.writeSafetensors write it): ({key: tensor}, metadata)."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        body = f.read()
+    meta = header.pop("__metadata__", {})
+    out = {}
+    for key, h in header.items():
+        start, end = h["data_offsets"]
+        arr = np.frombuffer(body[start:end], dtype=_NP_DTYPES[h["dtype"]]).reshape(h["shape"])
+        out[key] = torch.from_numpy(arr.copy())
+    return out, meta
+
+
 def seeded(seed):
     """The seed a script names, on the sweep's stream (itself when ANN_SEG_FIXTURE_SEED is 0 or unset)."""
     return seed + 1_000_003 * SWEEP

@@ -1,0 +1,108 @@
+// An experimental scene family for bench/data/separation.ts --retrieval (not the embedded dataset):
+// the token's class is found by CONTENT, not by distance. Each scene has two beacons, a red or
+// blue ring (each colour drawn independently) round a white core and round a black core; each token
+// is a plain white or black shape, labelled token-red when the beacon with the core of its own shade
+// is red. The nearest beacon is the wrong one as often as not, so no neighbourhood rule decides the
+// label: a pixel has to match its shade against the cores anywhere in the image (what attention's
+// query-key product does in one step) and read the ring beside the match. Same 7 classes as
+// data.SYNTHETIC_CLASSES (the rings are ground-red / ground-blue, locally decided).
+import { data, Generator } from '../../lib/index.js';
+
+const [BG, STRIPES, CHECKS, RING_RED, RING_BLUE, TOKEN_RED, TOKEN_BLUE] = [0, 1, 2, 3, 4, 5, 6];
+type Shape = { cx: number; cy: number; r: number; square: boolean };
+
+function scene(seed: number, index: number, m: number): data.RawSample {
+  const g = new Generator(seed * 1_000_003 + index);
+  const u = (lo: number, hi: number) => lo + (hi - lo) * g.uniform();
+  const image = new Uint8Array(m * m * 3);
+  const label = new Uint8Array(m * m);
+  const grey = u(90, 150);
+  const put = (i: number, r: number, gg: number, b: number, cls: number) => {
+    const n = (g.uniform() * 2 - 1) * 8;
+    image[3 * i] = Math.max(0, Math.min(255, Math.round(r + n)));
+    image[3 * i + 1] = Math.max(0, Math.min(255, Math.round(gg + n)));
+    image[3 * i + 2] = Math.max(0, Math.min(255, Math.round(b + n)));
+    label[i] = cls;
+  };
+  for (let i = 0; i < m * m; i++) put(i, grey, grey, grey, BG);
+  const placed: Shape[] = [];
+  const place = (r: number, gap: number): Shape | null => {
+    for (let t = 0; t < 200; t++) {
+      const s = { cx: u(r, m - r), cy: u(r, m - r), r, square: g.uniform() < 0.5 };
+      if (placed.every((o) => Math.hypot(o.cx - s.cx, o.cy - s.cy) >= (o.r + s.r) * Math.SQRT2 + gap)) {
+        placed.push(s);
+        return s;
+      }
+    }
+    return null;
+  };
+  const fill = (s: Shape, paint: (i: number, x: number, y: number, depth: number) => void) => {
+    for (let y = Math.max(0, Math.floor(s.cy - 1.5 * s.r)); y < Math.min(m, Math.ceil(s.cy + 1.5 * s.r)); y++)
+      for (let x = Math.max(0, Math.floor(s.cx - 1.5 * s.r)); x < Math.min(m, Math.ceil(s.cx + 1.5 * s.r)); x++) {
+        const dx = x + 0.5 - s.cx;
+        const dy = y + 0.5 - s.cy;
+        const d = s.square ? s.r - Math.max(Math.abs(dx), Math.abs(dy)) : s.r - Math.hypot(dx, dy);
+        if (d > 0) paint(y * m + x, x, y, d);
+      }
+  };
+  // Beacons first (they must exist), then the tokens a gap away from them, then the textures.
+  const redOf = [g.uniform() < 0.5, g.uniform() < 0.5]; // [white core, black core]
+  const shade = [228, 28];
+  let beacons: (Shape | null)[] = [];
+  while (beacons.length < 2 || beacons.includes(null)) {
+    placed.length = 0;
+    beacons = [place(0.15 * m, 2), place(0.15 * m, 2)];
+  }
+  beacons.forEach((b, k) => {
+    b!.square = false;
+    fill(b!, (i, _x, _y, d) => {
+      if (d > 0.45 * b!.r) put(i, shade[k], shade[k], shade[k], redOf[k] ? RING_RED : RING_BLUE);
+      else if (redOf[k]) put(i, 210, 40, 40, RING_RED);
+      else put(i, 40, 60, 210, RING_BLUE);
+    });
+  });
+  const tokens = 2 + (g.uniform() < 0.5 ? 1 : 0);
+  for (let t = 0; t < tokens; t++) {
+    const s = place(u(0.07, 0.1) * m, 0.12 * m);
+    if (!s) continue;
+    const k = g.uniform() < 0.5 ? 0 : 1;
+    fill(s, (i) => put(i, shade[k], shade[k], shade[k], redOf[k] ? TOKEN_RED : TOKEN_BLUE));
+  }
+  const period = Math.max(4, Math.round(0.07 * m));
+  for (const cls of [STRIPES, CHECKS]) {
+    const s = place(u(0.08, 0.11) * m, 2);
+    if (!s) continue;
+    fill(s, (i, x, y) => {
+      const on = cls === STRIPES ? Math.floor(x / (period / 2)) % 2 === 0 : (Math.floor(x / (period / 2)) + Math.floor(y / (period / 2))) % 2 === 0;
+      const v = on ? 35 : 215;
+      put(i, v, v, v, cls);
+    });
+  }
+  return { image, label, height: m, width: m, name: `retrieval-${seed}-${index}` };
+}
+
+/** The scenes as a dataset separation.ts can train and evaluate on (train and val: other seeds). */
+export class RetrievalScenes implements data.SegDataset {
+  readonly name: string;
+  readonly classes = data.SYNTHETIC_CLASSES;
+  readonly palette = data.SYNTHETIC_PALETTE;
+  readonly height: number;
+  readonly width: number;
+  #cache = new Map<number, data.RawSample>();
+  constructor(
+    readonly length: number,
+    readonly seed: number,
+    size: number,
+  ) {
+    this.height = this.width = size;
+    this.name = `retrieval(seed ${seed}, ${length} x ${size})`;
+  }
+  sample(index: number): data.RawSample {
+    let s = this.#cache.get(index);
+    if (!s) this.#cache.set(index, (s = scene(this.seed, index, this.height)));
+    return s;
+  }
+  get(index: number): Promise<data.RawSample> {
+    return Promise.resolve(this.sample(index));
+  }
+}
