@@ -117,7 +117,8 @@ def ohem_fixtures():
     ]
     for name, shape, min_kept, thresh, weighted, ignore, regime in cases:
         k = shape[1]
-        for seed in range(100, 400):
+        # Seeds from 100 until one fits: the rows case rarely reaches its sorted regime (sweep seed 4: the 471st).
+        for seed in range(100, 3000):
             g = gen(seed)
             t = torch.randint(0, k, [shape[0]] + shape[2:], generator=g)
             t[torch.rand(t.shape, generator=g) < 0.12] = ignore
