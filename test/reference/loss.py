@@ -138,7 +138,8 @@ def ohem_fixtures():
             others = p64[p64 != kth] if regime == "sorted" else p64
             margin = (others - thr64).abs().min().item()
             got = "sorted" if kth > thresh else "thresh"
-            if margin > 1e-4 and abs(kth - thresh) > 1e-4 and got == regime and n64 > 0:
+            # Every case has an ignored pixel (loss.test.ts asserts it): 9 pixels have none 1 time in 3.
+            if margin > 1e-4 and abs(kth - thresh) > 1e-4 and got == regime and n64 > 0 and (t == ignore).any():
                 break
         else:
             raise SystemExit(f"ohem case {name}: no seed gives a clear threshold margin")
