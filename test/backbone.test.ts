@@ -144,9 +144,6 @@ describe.each(configs)('nn.DilatedResNet parity with PyTorch (%s)', (name) => {
   });
 
   it('train: outputs, the input gradient, every parameter gradient and the running statistics', () => {
-    // The train step's gradient was taken where no ReLU or max-pool kink is within float32 noise
-    // (backbone.py, kinks.py): elsewhere PyTorch's own float32 error swamps a 1e-3 error of ours.
-    expect(JSON.parse(fx.metadata.kink_margins_kept ?? '[]'), 'kink_margins_kept').toEqual([1]);
     using net = loaded(name);
     net.train();
     tidy(() => {
