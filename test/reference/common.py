@@ -152,23 +152,3 @@ def put_buffers(record, prefix, state64, state32, counts=True):
             put(record, prefix + name, state64[name], state32[name])
         elif counts and name.endswith("num_batches_tracked"):
             record[prefix + name] = state32[name].to(torch.int32)
-
-
-def undetectable(t64, t32, alt=None, decades=3, floor=1e-6, mutation=1e-3):
-    """Whether test/helpers/parity.ts's rule (checkParity, CLASS_DECADES, FLOOR) would accept a
-    `mutation` relative error at the smallest- or largest-magnitude element of this truth, given
-    PyTorch's float32 results alone: a fixture whose check cannot fail there measures nothing. Happens
-    where a weight gradient spans nearly `decades` decades: its small elements are sums that cancelled,
-    and carry the rounding of the large ones (r50's stem conv, 1.3 beside 840, PyTorch's error 4.8e-4)."""
-    t = t64.detach().double().flatten()
-    err = (t32.detach().double().flatten() - t).abs()
-    if alt is not None:
-        err = torch.maximum(err, (alt.detach().double().flatten() - t).abs())
-    mag = t.abs()
-    cls = torch.floor(torch.log10(mag.clamp(min=1.0))).long()
-    for i in {int(mag.argmin()), int(mag.argmax())}:
-        near = cls <= cls[i] + decades
-        allowed = 2 * float(err[near].max()) + floor * max(1.0, float(mag[near].max()))
-        if mutation * max(1.0, float(mag[i])) <= allowed:
-            return True
-    return False
