@@ -58,7 +58,7 @@ describe('parity rule', () => {
   // One fixture of every family: the rounded truth passes, and a 1e-3 error at its smallest and its
   // largest element fails, on every checked tensor.
   const SAMPLE = [
-    'attention_b2_n7_s110', 'backbone_r18_grads', 'blocks_afnb_pyramid-avg', 'conv', 'elementwise', 'f_basic',
+    'attention_b2_n7_s110', 'backbone_r18_grads', 'backbone_r50_grads', 'blocks_afnb_pyramid-avg', 'conv', 'elementwise', 'f_basic',
     'f_nn_ops', 'interp', 'loss_ce', 'loss_ohem', 'loss_softmax', 'norm', 'optim', 'pool_pyramid', 'ann_model_r18_grads', 'ann_model_r50', 'ann_model_r50_grads', 'train_small',
   ];
   it.each(SAMPLE)('%s: a one-element error of relative 1e-3 fails every check', (name) => {

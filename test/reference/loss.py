@@ -117,7 +117,8 @@ def ohem_fixtures():
     ]
     for name, shape, min_kept, thresh, weighted, ignore, regime in cases:
         k = shape[1]
-        for seed in range(100, 400):
+        # Seeds from 100 until one fits: the rows case rarely reaches its sorted regime (sweep seed 4: the 471st).
+        for seed in range(100, 3000):
             g = gen(seed)
             t = torch.randint(0, k, [shape[0]] + shape[2:], generator=g)
             t[torch.rand(t.shape, generator=g) < 0.12] = ignore
@@ -137,7 +138,8 @@ def ohem_fixtures():
             others = p64[p64 != kth] if regime == "sorted" else p64
             margin = (others - thr64).abs().min().item()
             got = "sorted" if kth > thresh else "thresh"
-            if margin > 1e-4 and abs(kth - thresh) > 1e-4 and got == regime and n64 > 0:
+            # Every case has an ignored pixel (loss.test.ts asserts it): 9 pixels have none 1 time in 3.
+            if margin > 1e-4 and abs(kth - thresh) > 1e-4 and got == regime and n64 > 0 and (t == ignore).any():
                 break
         else:
             raise SystemExit(f"ohem case {name}: no seed gives a clear threshold margin")
