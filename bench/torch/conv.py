@@ -3,7 +3,7 @@ at the dilated ResNet's layer3/layer4 shapes, and batch norm training forward+ba
 import torch
 import torch.nn.functional as F
 
-from common import grad_run, run_cases, setup, uniform
+from common import DEVICE, grad_run, run_cases, setup, uniform
 
 S = 65
 
@@ -20,9 +20,9 @@ def conv_case(name, cin, cout, k, dilation):
 def bn_case(name, shape):
     c = shape[1]
     x = uniform(*shape, grad=True)
-    w = torch.ones(c, requires_grad=True)
-    b = torch.zeros(c, requires_grad=True)
-    rm, rv = torch.zeros(c), torch.ones(c)
+    w = torch.ones(c, requires_grad=True, device=DEVICE)
+    b = torch.zeros(c, requires_grad=True, device=DEVICE)
+    rm, rv = torch.zeros(c, device=DEVICE), torch.ones(c, device=DEVICE)
     dy = uniform(*shape)
     return name, grad_run(lambda: F.batch_norm(x, rm, rv, w, b, training=True), (x, w, b), dy)
 
