@@ -281,9 +281,10 @@ else
   if [ "$mode" = cuda ]; then
     torch=""
     if [ $torch_cuda = 1 ]; then torch=--torch; else record bench-torch skipped 0 "PyTorch here has no CUDA device: our numbers alone"; fi
-    # The two fused kernels (pyramid pooling; attention at S = 110 and S = N), a training step, Table 1.
+    # The two fused kernels (pyramid pooling; attention at S = 110 and S = N), a training step of the
+    # small preset at batch 8 x 256^2 (OHEM active: more pixels than its minKept), Table 1.
     step bench-kernels 120 bench kernels pool attention --device cuda $torch --json "$OUT/bench-kernels.json"
-    step bench-step 90 bench step --device cuda $torch --json "$OUT/bench-step.json"
+    step bench-step 90 bench step --crop 256 --device cuda $torch --json "$OUT/bench-step.json"
     step bench-blocks 150 bench blocks --device cuda $torch --json "$OUT/bench-blocks.json"
     step bench-blocks-tf32 90 bench blocks --only APNB,AFNB --device cuda --tf32 $torch --json "$OUT/bench-blocks-tf32.json"
   else
