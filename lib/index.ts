@@ -13,6 +13,7 @@ export * as io from './io/index.js';
 export * as models from './models/index.js';
 export * as data from './data/index.js';
 export * as train from './train/index.js';
+export * as cuda from './cuda.js';
 /** The native kernels, for code below the autograd layer (benchmarks, tests, custom ops). */
 export { native } from './native/index.js';
 export type * from './native/index.js';

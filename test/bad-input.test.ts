@@ -10,7 +10,7 @@ import { nativeEmpty, nativeFull } from '../lib/tensor.js';
 const TRIALS = 210;
 
 // Functions whose every argument is optional.
-const TAKES_NOTHING = new Set(['memory', 'info', 'numThreads', 'emptyCache', 'resetPeakBytes']);
+const TAKES_NOTHING = new Set(['memory', 'info', 'numThreads', 'emptyCache', 'resetPeakBytes', 'synchronize', 'tf32']);
 
 const bindings = Object.entries(native as unknown as Record<string, unknown>)
   .filter(([name, fn]) => typeof fn === 'function' && name !== 'NativeTensor' && !TAKES_NOTHING.has(name))

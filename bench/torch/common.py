@@ -1,5 +1,7 @@
 """Timing helper for the PyTorch side of the kernel benchmarks (lib/cli/bench/kernels/*.ts): prints one
-JSON line per case. bench/torch/run.py runs these scripts on both allocators and writes the JSON."""
+JSON line per case. bench/torch/run.py runs these scripts on both allocators and writes the JSON.
+ANN_SEG_BENCH_DEVICE=cuda (run.py kernels --device cuda) puts every tensor on the GPU and ends each
+timed run in torch.cuda.synchronize(); ANN_SEG_TF32=1 allows TF32 there, as ann-seg's switch."""
 import json
 import os
 import sys
@@ -14,15 +16,34 @@ def rss_now():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+DEVICE = os.environ.get("ANN_SEG_BENCH_DEVICE", "cpu")
+CUDA = DEVICE == "cuda"
+
+
 def setup():
     torch.set_num_threads(int(os.environ.get("ANN_SEG_NUM_THREADS", os.cpu_count() or 1)))
     torch.manual_seed(0)
+    if CUDA:
+        tf32 = os.environ.get("ANN_SEG_TF32") == "1"
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
+
+
+def sync():
+    if CUDA:
+        torch.cuda.synchronize()
 
 
 QUICK = os.environ.get("ANN_SEG_BENCH_QUICK") == "1"  # one run after one warm-up: a smoke run
 
 
 def bench(name, fn, budget_s=1.5, flops=None):
+    timed = fn
+    if CUDA:
+        def timed():
+            fn()
+            sync()
+    fn = timed
     fn()
     if not QUICK:
         fn()
@@ -44,7 +65,7 @@ def bench(name, fn, budget_s=1.5, flops=None):
 
 def uniform(*shape, grad=False):
     """uniform(-1, 1) float32 data (the kernel benches' randomTensor range)."""
-    return (torch.rand(*shape) * 2 - 1).requires_grad_(grad)
+    return (torch.rand(*shape, device=DEVICE) * 2 - 1).requires_grad_(grad)
 
 
 def grad_run(fn, inputs, dy, backward=True):

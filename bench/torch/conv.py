@@ -4,7 +4,7 @@ training forward+backward."""
 import torch
 import torch.nn.functional as F
 
-from common import grad_run, run_cases, setup, uniform
+from common import DEVICE, grad_run, run_cases, setup, uniform
 
 S = 65
 
@@ -21,9 +21,9 @@ def conv_case(name, cin, cout, k, dilation, batch=1, size=S):
 def bn_case(name, shape):
     c = shape[1]
     x = uniform(*shape, grad=True)
-    w = torch.ones(c, requires_grad=True)
-    b = torch.zeros(c, requires_grad=True)
-    rm, rv = torch.zeros(c), torch.ones(c)
+    w = torch.ones(c, requires_grad=True, device=DEVICE)
+    b = torch.zeros(c, requires_grad=True, device=DEVICE)
+    rm, rv = torch.zeros(c, device=DEVICE), torch.ones(c, device=DEVICE)
     dy = uniform(*shape)
     return name, grad_run(lambda: F.batch_norm(x, rm, rv, w, b, training=True), (x, w, b), dy)
 

@@ -6,7 +6,7 @@ import os
 import torch
 import torch.nn.functional as F
 
-from common import grad_run, run_cases, setup, uniform
+from common import DEVICE, grad_run, run_cases, setup, uniform
 
 SHAPE = (2, 19, 769, 769)
 
@@ -20,8 +20,8 @@ _spec.loader.exec_module(reference)
 
 def case(name, grad, fn):
     x = (uniform(*SHAPE) * 4).requires_grad_(grad)
-    t = torch.randint(0, 19, (SHAPE[0],) + SHAPE[2:])
-    t[torch.rand(t.shape) < 0.1] = 255
+    t = torch.randint(0, 19, (SHAPE[0],) + SHAPE[2:], device=DEVICE)
+    t[torch.rand(t.shape, device=DEVICE) < 0.1] = 255
     dy = uniform(*SHAPE)
     return name, grad_run(lambda: fn(x, t), x, dy, grad)
 

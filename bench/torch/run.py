@@ -9,7 +9,7 @@ fresh process per allocator:
               and fresh pages fault in on every run.
 
 Usage:
-  /usr/bin/python3 bench/torch/run.py kernels [family ...] [--quick] --json out.json
+  /usr/bin/python3 bench/torch/run.py kernels [family ...] [--quick] [--device cuda] --json out.json
   /usr/bin/python3 bench/torch/run.py blocks --case '<case JSON>' [--timing '<JSON>']   (one row to stdout)
   /usr/bin/python3 bench/torch/run.py step --case '<case JSON>' [--timing '<JSON>']     (one row to stdout)
 `ann-seg bench blocks|step --torch` calls the last two forms case by case, right after its own
@@ -17,6 +17,8 @@ measurement, so ours and PyTorch alternate in one run; `ann-seg bench blocks --j
 cases it ran, whose rows this script's output matches by name.
 OpenBLAS: Debian's torch calls the system libblas.so.3; the OpenMP OpenBLAS build, when installed,
 is put first on LD_LIBRARY_PATH (it does not fight PyTorch's own threads).
+On the GPU (kernels --device cuda; blocks and step with "device": "cuda" in the timing JSON) the host
+allocator does not touch the timed work: one run, no msDefault.
 """
 import argparse
 import json
@@ -72,13 +74,16 @@ def blas_core():
 
 
 def one_case(script, case, timing):
-    """blocks.py or step.py for one case on both allocators: one merged row."""
+    """blocks.py or step.py for one case on both allocators (on the GPU, once): one merged row."""
     cmd = [sys.executable, os.path.join(HERE, script), case, timing]
+    cuda = json.loads(timing).get("device") == "cuda"
     runs = {}
-    for reuse in (True, False):
+    for reuse in (True,) if cuda else (True, False):
         rows = json_lines(cmd, env_for(reuse))
         runs[reuse] = rows[-1]
     name = json.loads(case).get("name") or runs[True].get("name", script)
+    if cuda:
+        return {**runs[True], "name": name}
     runs[True]["name"] = runs[False]["name"] = name
     return merge([runs[True]], [runs[False]])[0]
 
@@ -91,9 +96,10 @@ def main():
     ap.add_argument("--timing", default="{}")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--json")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     a = ap.parse_args()
     import torch
-    header = {"kind": a.kind, "torch": f"torch {torch.__version__}", "blasCore": blas_core()}
+    header = {"kind": a.kind, "torch": f"torch {torch.__version__}", "blasCore": blas_core(), "device": a.device}
     if a.case:
         script = "blocks.py" if a.kind == "blocks" else "step.py"
         print(json.dumps(one_case(script, a.case, a.timing)))
@@ -105,6 +111,11 @@ def main():
         if family not in FAMILIES:
             sys.exit(f"run.py kernels: unknown family '{family}' (expected one of {', '.join(FAMILIES)})")
         cmd = [sys.executable, os.path.join(HERE, f"{family}.py")]
+        if a.device == "cuda":
+            env = {**env_for(True, a.quick), "ANN_SEG_BENCH_DEVICE": "cuda"}
+            rows += json_lines(cmd, env)
+            print(f"{family}: cuda", file=sys.stderr)
+            continue
         reused = json_lines(cmd, env_for(True, a.quick))
         default = json_lines(cmd, env_for(False, a.quick))
         rows += merge(reused, default)

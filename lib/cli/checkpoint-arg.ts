@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 
 import { readSafetensorsMetadata } from '../io/checkpoint.js';
+import type { Device } from '../device.js';
 import type { ANNModel } from '../models/ann.js';
 import { CONFIG_KEY, loadCheckpoint, readCheckpointConfig } from '../models/checkpoint.js';
 import type { ResolvedANNConfig } from '../models/config.js';
@@ -41,10 +42,10 @@ export function checkpointArg(given: string | undefined): CheckpointArg {
   }
 }
 
-/** Loads the checkpoint's model (the caller disposes it). */
-export function loadModelArg(c: CheckpointArg): ANNModel {
+/** Loads the checkpoint's model onto `device` (the caller disposes it). */
+export function loadModelArg(c: CheckpointArg, device: Device): ANNModel {
   try {
-    return loadCheckpoint(c.path);
+    return loadCheckpoint(c.path).to(device);
   } catch (err) {
     throw new UsageError(`--checkpoint ${c.path}: ${(err as Error).message}`);
   }

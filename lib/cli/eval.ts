@@ -10,6 +10,7 @@ import { runConfigOf } from '../train/class-names.js';
 import { evaluate, type EvaluateResult } from '../train/evaluate.js';
 import { openDatasets } from '../train/session.js';
 import { numberOption, parseCommandArgs, stringOption, UsageError, type Command } from './args.js';
+import { DEVICE_OPTION, deviceFlag } from './device-arg.js';
 import { checkpointArg, describeModel, loadModelArg, type CheckpointArg } from './checkpoint-arg.js';
 import { describeInference, INFERENCE_OPTIONS, inferenceFlags } from './inference-args.js';
 
@@ -18,6 +19,7 @@ const OPTIONS = {
   data: { type: 'string' },
   split: { type: 'string' },
   ...INFERENCE_OPTIONS,
+  ...DEVICE_OPTION,
   limit: { type: 'string' },
   json: { type: 'string' },
 } as const;
@@ -58,6 +60,7 @@ async function run(args: string[]): Promise<number> {
   const data = stringOption(values, 'data');
   if (data === undefined) throw new UsageError("--data is required ('synthetic' for the embedded val split, or a dataset folder)");
   const inference = inferenceFlags(values);
+  const device = deviceFlag(values);
   const limit = numberOption(values, 'limit', { integer: true, min: 1 });
   const json = stringOption(values, 'json');
   const checkpoint = checkpointArg(stringOption(values, 'checkpoint'));
@@ -68,10 +71,10 @@ async function run(args: string[]): Promise<number> {
 
   console.log(`checkpoint  ${checkpoint.path} (${describeModel(checkpoint)})`);
   console.log(`data        ${dataset.name}`);
-  console.log(`inference   ${describeInference(inference)}`);
+  console.log(`inference   ${describeInference(inference)} on ${device}`);
   const total = Math.min(dataset.length, limit ?? Infinity);
   const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'eval [{bar}] {value}/{total} images | ETA {eta}s', stream: process.stderr }, cliProgress.Presets.shades_classic) : null;
-  using model = loadModelArg(checkpoint);
+  using model = loadModelArg(checkpoint, device);
   const started = performance.now();
   let result: EvaluateResult;
   bar?.start(total, 0);
@@ -92,6 +95,7 @@ async function run(args: string[]): Promise<number> {
       checkpoint: checkpoint.path,
       data: dataset.name,
       inference,
+      device,
       ...metrics,
       iou: metrics.iou.map((v) => (Number.isNaN(v) ? null : v)),
       classAccuracy: metrics.classAccuracy.map((v) => (Number.isNaN(v) ? null : v)),
@@ -108,7 +112,7 @@ export const evalCommand: Command = {
   summary: "a checkpoint's mIoU, per-class IoU and pixel accuracy on a dataset",
   help: `usage: ann-seg eval --checkpoint FILE|RUN_DIR --data synthetic|PATH [--split name]
                     [--mode whole|slide] [--crop px] [--stride px] [--flip] [--scales 0.75,1,1.25]
-                    [--limit n] [--json out.json]
+                    [--limit n] [--json out.json] [--device cpu|cuda]
 
 Infers every image of the dataset as the official ANN tester does and counts one confusion
 matrix over all of them: per-class IoU, mIoU (over the classes present in truth or prediction)
@@ -121,6 +125,8 @@ and pixel accuracy; label 255 is ignored.
                      averaged where windows overlap
   --flip             also infer the mirrored image; --scales infers resized copies; the main
                      head's logits are averaged over all of them at the image's size
-  --json FILE        also write the metrics and the confusion matrix as JSON`,
+  --json FILE        also write the metrics and the confusion matrix as JSON
+  --device           cpu or cuda (default: ANN_SEG_DEVICE, else cpu); the metrics are counted
+                     on the host from the logits`,
   run,
 };

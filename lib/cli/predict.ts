@@ -8,6 +8,7 @@ import { checkpointClasses } from '../train/class-names.js';
 import { predictMask } from '../train/inference.js';
 import { colorize, encodePng, overlay } from '../train/overlay.js';
 import { numberOption, parseCommandArgs, stringOption, UsageError, type Command } from './args.js';
+import { DEVICE_HELP, DEVICE_OPTION, deviceFlag } from './device-arg.js';
 import { checkpointArg, describeModel, loadModelArg } from './checkpoint-arg.js';
 import { describeInference, INFERENCE_OPTIONS, inferenceFlags } from './inference-args.js';
 
@@ -15,6 +16,7 @@ const OPTIONS = {
   checkpoint: { type: 'string' },
   out: { type: 'string' },
   ...INFERENCE_OPTIONS,
+  ...DEVICE_OPTION,
   alpha: { type: 'string' },
 } as const;
 
@@ -33,6 +35,7 @@ async function run(args: string[]): Promise<number> {
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${outArg}: exists and is not a folder`);
   const alpha = numberOption(values, 'alpha', { min: 0, max: 1 }) ?? 0.5;
   const inference = inferenceFlags(values);
+  const device = deviceFlag(values);
   for (const f of images) {
     if (!existsSync(f)) throw new UsageError(`${f}: no such file`);
     if (statSync(f).isDirectory()) throw new UsageError(`${f}: is a folder, not an image`);
@@ -47,8 +50,8 @@ async function run(args: string[]): Promise<number> {
   const { classes, palette, source } = checkpointClasses(checkpoint.path, checkpoint.metadata, checkpoint.config.numClasses);
   console.log(`checkpoint  ${checkpoint.path} (${describeModel(checkpoint)})`);
   console.log(`classes     ${classes.map((c, i) => `${c} rgb(${palette[i].join(',')})`).join(', ')}  [from ${source}]`);
-  console.log(`inference   ${describeInference(inference)}`);
-  using model = loadModelArg(checkpoint);
+  console.log(`inference   ${describeInference(inference)} on ${device}`);
+  using model = loadModelArg(checkpoint, device);
   for (const file of images) {
     const started = performance.now();
     let mask: Uint8Array;
@@ -79,11 +82,12 @@ export const predictCommand: Command = {
   summary: 'colour-coded class masks and overlays of images, from a checkpoint',
   help: `usage: ann-seg predict --checkpoint FILE|RUN_DIR IMAGE [IMAGE ...] --out DIR
                        [--mode whole|slide] [--crop px] [--stride px] [--flip] [--scales 0.75,1,1.25]
-                       [--alpha 0.5]
+                       [--alpha 0.5] [--device cpu|cuda]
 
 For each IMAGE writes DIR/<name>_mask.png (each class in its colour) and DIR/<name>_overlay.png
 (the image blended with the mask, --alpha of the colour). Class names and colours come from the
 checkpoint's metadata, else the run it belongs to, else a fixed palette. Inference options as in
-'ann-seg eval'.`,
+'ann-seg eval'.
+${DEVICE_HELP}`,
   run,
 };

@@ -12,6 +12,7 @@ import { runPaths, type LogLine, type TrainConfig } from '../train/run-folder.js
 import { makeTrainer, openDatasets, withDataClasses } from '../train/session.js';
 import { stopOnSignal } from '../train/trainer.js';
 import { numberOption, parseCommandArgs, stringOption, UsageError, type Command } from './args.js';
+import { DEVICE_HELP, DEVICE_OPTION, deviceFlag } from './device-arg.js';
 
 const OPTIONS = {
   config: { type: 'string' },
@@ -27,6 +28,7 @@ const OPTIONS = {
   'checkpoint-every': { type: 'string' },
   out: { type: 'string' },
   resume: { type: 'boolean' },
+  ...DEVICE_OPTION,
 } as const;
 
 function readConfigFile(path: string): unknown {
@@ -132,6 +134,7 @@ async function train(args: string[]): Promise<number> {
   const { values } = parseCommandArgs(args, OPTIONS);
   const out = resolve(stringOption(values, 'out') ?? 'runs/train');
   const resume = values.resume === true;
+  const device = deviceFlag(values);
   let config: TrainConfig;
   if (resume) {
     try {
@@ -158,11 +161,11 @@ async function train(args: string[]): Promise<number> {
     throw new UsageError((err as Error).message);
   }
   const progress = progressPrinter(config, 0);
-  const trainer = makeTrainer(config, data, { out, resume, onLog: (l) => progress.onLog(l) });
+  const trainer = makeTrainer(config, data, { out, resume, device, onLog: (l) => progress.onLog(l) });
   progress.reset(trainer.iter);
   console.log(
     `${resume ? `resuming at iteration ${trainer.iter} of` : 'training'} ${config.preset ?? 'custom'}: ${config.model.variant}, depth ${config.model.depth}, width ${config.model.width} | ${data.train.name} | ` +
-      `batch ${config.batch}, crop ${config.crop}, ${config.iters} iterations, lr ${config.lr} | ${native.info().threads} threads -> ${out}`,
+      `batch ${config.batch}, crop ${config.crop}, ${config.iters} iterations, lr ${config.lr} | ${device === 'cuda' ? `cuda: ${native.info().cuda}` : `${native.info().threads} threads`} -> ${out}`,
   );
   const removeHandler = stopOnSignal(trainer);
   let result;
@@ -199,6 +202,7 @@ export const trainCommand: Command = {
   help: `usage: ann-seg train [--config f.json | --preset name] [--data synthetic|PATH] [--iters n]
                      [--batch n] [--crop px] [--lr x] [--seed n] [--variant v]
                      [--eval-every n] [--checkpoint-every n] [--out dir] [--resume]
+                     [--device cpu|cuda]
 
 Trains with SGD (momentum 0.9, weight decay 5e-4), the poly schedule (power 0.9) and
 the official loss (OHEM cross-entropy + 0.4 x aux), evaluating on the validation split.
@@ -211,6 +215,8 @@ With no arguments: the '${DEFAULT_PRESET}' preset on the embedded synthetic data
   --out          the run folder (default runs/train): config.json, log.jsonl,
                  checkpoints/, plots/, index.html
   --resume       continue the run in --out from checkpoints/last.safetensors, bit-identically
+                 (on the device it ran on: another device continues it, not bit for bit)
+${DEVICE_HELP}
 
 Ctrl-C writes a checkpoint at the next step boundary and exits with status 130.`,
   run: train,

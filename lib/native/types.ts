@@ -76,6 +76,12 @@ export interface CoreBinding {
   emptyCache(): void;
   /** Restarts memory().peakBytes at the bytes allocated now. */
   resetPeakBytes(): void;
+  /** Waits for the CUDA device's queued kernels (a no-op without a usable CUDA device). */
+  synchronize(): void;
+  /** TF32 tensor-core math for the CUDA GEMMs (cuBLAS); throws where CUDA is unavailable. */
+  setTF32(on: boolean): void;
+  /** Whether TF32 is on (false where CUDA is unavailable). */
+  tf32(): boolean;
   setNumThreads(n: number): void;
   numThreads(): number;
   info(): NativeInfo;

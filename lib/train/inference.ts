@@ -13,6 +13,8 @@
 //   bilinearly (align_corners=False) and un-mirrored. What is averaged is the main head's logits,
 //   as the official ms_test sums them (mmsegmentation averages softmax probabilities instead);
 //   the arg-max is the same whether they are summed or averaged.
+// The image is made on the host and moved to the model's device (its parameters'); logits come back
+// to the host, where they are averaged and the arg-max taken.
 import { tidy } from '../autograd/scope.js';
 import { noGrad } from '../autograd/tape.js';
 import { resample, scaledSize } from '../data/augment.js';
@@ -21,6 +23,7 @@ import type { RawSample } from '../data/types.js';
 import { OUTPUT_STRIDE } from '../models/ann.js';
 import { narrow } from '../ops/shape.js';
 import { interpolate } from '../ops/interp.js';
+import { defaultDevice, type Device } from '../device.js';
 import { tensor, type Tensor } from '../tensor.js';
 
 /** What inference needs of a model: the ANN network, or any module with its forward's `main` logits. */
@@ -28,6 +31,13 @@ export interface SegmentationModel {
   call(x: Tensor): { main: Tensor };
   training: boolean;
   train(mode?: boolean): unknown;
+  /** A module's parameters: the first one's device is where inference runs (else the default device). */
+  parameters?(): readonly { device: Device }[];
+}
+
+/** Where a model computes: its first parameter's device, or the default device. */
+export function modelDevice(model: SegmentationModel): Device {
+  return model.parameters?.()[0]?.device ?? defaultDevice();
 }
 
 export interface InferenceOptions {
@@ -162,6 +172,7 @@ export function predictLogits(model: SegmentationModel, sample: RawSample, optio
   let acc: Float32Array | null = null;
   let k = 0;
   let n = 0;
+  const device = modelDevice(model);
   inEvalMode(model, () =>
     noGrad(() => {
       for (const flip of o.flip ? [false, true] : [false])
@@ -169,7 +180,7 @@ export function predictLogits(model: SegmentationModel, sample: RawSample, optio
           const size = scaledSize(h, w, scale);
           const input = scale === 1 && !flip ? sample : resample(sample, size, { scale, top: 0, left: 0, flip, shift: 0 });
           const logits = tidy(() => {
-            const x = toInputTensor([input]);
+            const x = toInputTensor([input]).to(device);
             const y = o.mode === 'slide' ? slideLogits(model, x, o.crop!, o.stride!) : model.call(x).main;
             const back = scale === 1 ? y : interpolate(y, { size: [h, w], alignCorners: false });
             return back.toFloat32Array();

@@ -1,6 +1,7 @@
 // The training loop of `ann-seg train`, built from the public API only: models.ANN + models.annLoss
 // (OHEM main + 0.4 aux), optim.SGD + PolyLR stepped every iteration, one tidy scope per step,
-// periodic evaluation and checkpoints that resume bit-identically (see checkpoint.ts).
+// periodic evaluation and checkpoints that resume bit-identically (see checkpoint.ts). The model
+// lives on one device (the `device` option); batches come from the host and are moved per step.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tidy } from '../autograd/scope.js';
 import { copyFileAtomic, writeFileAtomic } from '../io/atomic.js';
@@ -10,6 +11,7 @@ import { annLoss } from '../models/loss.js';
 import { crossEntropy } from '../ops/loss.js';
 import { PolyLR } from '../optim/poly.js';
 import { SGD } from '../optim/sgd.js';
+import { defaultDevice, type Device } from '../device.js';
 import { defaultGenerator, manualSeed } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { loadTrainCheckpoint, optimPath, readTrainState, saveTrainCheckpoint, type TrainState } from './checkpoint.js';
@@ -46,6 +48,12 @@ export interface TrainerOptions {
   resume?: boolean;
   /** Called for every log line as it is written. */
   onLog?(line: LogLine): void;
+  /**
+   * Where the model trains: its parameters, buffers and optimizer state live there and each batch
+   * is moved there (default: the default device). Not part of the run's config: a run may resume on
+   * another device, bit-identically only on the one it ran on.
+   */
+  device?: Device;
 }
 
 export interface TrainResult {
@@ -65,6 +73,7 @@ export class Trainer {
   readonly model: ANNModel;
   readonly optimizer: SGD;
   readonly scheduler: PolyLR;
+  readonly device: Device;
   /** Iterations completed. */
   iter = 0;
   #options: TrainerOptions;
@@ -85,7 +94,10 @@ export class Trainer {
     // Without model.seed the default generator, seeded here, draws the initial values, dropout masks
     // and random anchors: one stream, whose state the checkpoints hold.
     manualSeed(c.seed);
-    this.model = ANN(c.model);
+    // Initialised where the default device is, then moved: the values come from the same host
+    // generator on every device, so a CUDA run starts from the CPU run's weights.
+    this.device = options.device ?? defaultDevice();
+    this.model = ANN(c.model).to(this.device);
     this.model.train();
     this.optimizer = new SGD(this.model.parameters(), { lr: c.lr, momentum: c.momentum, weightDecay: c.weightDecay });
     this.scheduler = new PolyLR(this.optimizer, { maxIters: c.iters, power: c.power });
@@ -156,10 +168,13 @@ export class Trainer {
   #step(batch: TrainBatch): { loss: number; lossAux: number } {
     const c = this.config;
     const [loss, aux] = tidy(() => {
-      const out = this.model.forward(batch.image);
-      const total = annLoss(out, batch.label, { ohem: c.ohem, thresh: c.ohemThresh, minKept: c.ohemMinKept, auxWeight: c.auxWeight });
+      // On the model's device (copies freed with the scope; no-ops when the batch is already there).
+      const image = batch.image.to(this.device);
+      const label = batch.label.to(this.device);
+      const out = this.model.forward(image);
+      const total = annLoss(out, label, { ohem: c.ohem, thresh: c.ohemThresh, minKept: c.ohemMinKept, auxWeight: c.auxWeight });
       // The aux term alone, for the log (the graph is annLoss's; this is a cheap extra pass).
-      const auxTerm = noGrad(() => crossEntropy(out.aux, batch.label, { ignoreIndex: 255 }));
+      const auxTerm = noGrad(() => crossEntropy(out.aux, label, { ignoreIndex: 255 }));
       return [total, auxTerm];
     });
     try {

@@ -146,6 +146,21 @@ Napi::Value ResetPeak(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// synchronize(): waits for the CUDA device's queued kernels (timing; a no-op without CUDA).
+Napi::Value Synchronize(const Napi::CallbackInfo& info) {
+  device_synchronize(Device::CUDA, "synchronize");
+  return info.Env().Undefined();
+}
+
+// setTF32(on): TF32 tensor-core math for the CUDA GEMMs (cuBLAS); refused where CUDA is unavailable.
+Napi::Value SetTF32(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsBoolean()) fail("setTF32", "on must be true or false");
+  set_tf32(info[0].As<Napi::Boolean>().Value(), "setTF32");
+  return info.Env().Undefined();
+}
+
+Napi::Value TF32(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), tf32()); }
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   int64_t n = int_arg(info, 0, "setNumThreads", "n");
   if (n < 1 || n > 256) fail("setNumThreads", "n must be between 1 and 256, got " + std::to_string(n));
@@ -192,6 +207,9 @@ ANN_REGISTER_BINDINGS(core) {
   def(env, exports, "memory", Memory);
   def(env, exports, "emptyCache", EmptyCache);
   def(env, exports, "resetPeakBytes", ResetPeak);
+  def(env, exports, "synchronize", Synchronize);
+  def(env, exports, "setTF32", SetTF32);
+  def(env, exports, "tf32", TF32);
   def(env, exports, "setNumThreads", SetNumThreads);
   def(env, exports, "numThreads", NumThreads);
   def(env, exports, "info", Info);

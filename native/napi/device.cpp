@@ -92,6 +92,32 @@ void reset_peak(Device d) {
 #endif
 }
 
+void device_synchronize(Device d, const char* op) {
+  if (d == Device::CPU || !device_usable(d, nullptr)) return;
+#if defined(ANN_WITH_CUDA)
+  ann::cuda::synchronize(op);
+#else
+  (void)op;
+#endif
+}
+
+void set_tf32(bool on, const char* op) {
+  require_device(Device::CUDA, op);
+#if defined(ANN_WITH_CUDA)
+  ann::cuda::set_tf32(on);
+#else
+  (void)on;
+#endif
+}
+
+bool tf32() {
+#if defined(ANN_WITH_CUDA)
+  return device_usable(Device::CUDA, nullptr) && ann::cuda::tf32();
+#else
+  return false;
+#endif
+}
+
 std::string cuda_summary() {
   std::string why;
   if (!device_usable(Device::CUDA, &why)) return "unavailable (" + why + ")";

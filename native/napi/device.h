@@ -28,6 +28,15 @@ MemoryStats memory_stats(Device d);
 void empty_cache(Device d);
 void reset_peak(Device d);
 
+// Waits for the device's queued work (a no-op on the CPU and where CUDA is unusable); a failure of a
+// kernel queued before is reported here, named by op.
+void device_synchronize(Device d, const char* op);
+
+// TF32 tensor-core math for the cuBLAS GEMMs: set_tf32 needs a usable CUDA device (require_device),
+// tf32() is false where there is none.
+void set_tf32(bool on, const char* op);
+bool tf32();
+
 // info().cuda: the backend's description, or "unavailable (reason)".
 std::string cuda_summary();
 

@@ -4,18 +4,17 @@
 // would read the larger one's peak.
 import { tidy } from '../../autograd/scope.js';
 import { noGrad } from '../../autograd/tape.js';
-import { native } from '../../native/index.js';
 import { AFNB, FusionNonLocal } from '../../nn/blocks/fusion.js';
 import { APNB, NonLocal } from '../../nn/blocks/self.js';
 import { randn, type Tensor } from '../../tensor.js';
 import { isSelf, type BlockCase } from './blocks-cases.js';
-import { medianTime } from './timing.js';
+import { benchMemory, medianTime } from './timing.js';
 
 export interface CaseMeasurement {
   /** Median wall time of the timed runs (after one warm-up run). */
   ms: number;
   runs: number;
-  /** native.memory().peakBytes after the runs minus allocatedBytes before the first run. */
+  /** The bench device's peakBytes (benchMemory) after the runs minus allocatedBytes before the first run. */
   peakBytes: number;
   /**
    * False when the runs never raised peakBytes above the mark that setup left: then peakBytes is
@@ -74,11 +73,11 @@ export function measureCase(c: BlockCase, o: MeasureOptions = {}): CaseMeasureme
     : () => noGrad(() => tidy(() => void forward()));
 
   try {
-    const before = native.memory();
+    const before = benchMemory();
     const rssBefore = process.memoryUsage().rss;
     run();
     const { ms, runs } = medianTime(run, { minRuns, maxRuns, budgetMs });
-    const after = native.memory();
+    const after = benchMemory();
     // maxRSS is in KiB.
     const rssPeak = process.resourceUsage().maxRSS * 1024;
     return {

@@ -1,12 +1,17 @@
 // `ann-seg bench kernels|blocks|step`: this machine's kernel rates, the paper's Table 1 blocks and
 // one training step, each beside PyTorch when asked (--torch runs it case by case in the same run;
 // --compare reads bench/torch/run.py's JSON). Progress goes to stderr, tables to stdout.
+// --device cuda runs every case on the GPU: it becomes the default device of this process and of the
+// case children (ANN_SEG_DEVICE), each timed run waits for the device, PyTorch's side runs there too.
 import { writeFileSync } from 'node:fs';
 
 import { resolveConfig } from '../../models/config.js';
 import { native } from '../../native/index.js';
 import { preset } from '../../train/presets.js';
+import { setTF32 } from '../../cuda.js';
+import type { Device } from '../../device.js';
 import { numberOption, parseCommandArgs, stringOption, UsageError, type Command, type Parsed } from '../args.js';
+import { DEVICE_OPTION, deviceFlag } from '../device-arg.js';
 import { caseKey, parseSizes, scaledSize, type BlockKind, type Size } from './blocks-cases.js';
 import { describeSetting, FLOP_HEADER, flopCells, runBlockBench, TIME_HEADER, timeCells, TORCH_HEADER, torchCells } from './blocks.js';
 import { describeMachine, kernelJson, renderKernelTable, runKernelBench } from './kernels.js';
@@ -50,13 +55,47 @@ function writeJson(values: Parsed['values'], result: object): void {
 
 function machineJson(): object {
   const i = native.info();
-  return { threads: i.threads, simd: i.simd, blasCore: i.blasCore, coretype: process.env.OPENBLAS_CORETYPE ?? null, node: process.version };
+  return { threads: i.threads, simd: i.simd, blasCore: i.blasCore, coretype: process.env.OPENBLAS_CORETYPE ?? null, node: process.version, ...benchTarget() };
 }
 
-const COMMON = { json: { type: 'string' }, compare: { type: 'string' }, quick: { type: 'boolean' } } as const;
+const COMMON = { json: { type: 'string' }, compare: { type: 'string' }, quick: { type: 'boolean' }, tf32: { type: 'boolean' }, ...DEVICE_OPTION } as const;
+
+export interface BenchTarget {
+  device: Device;
+  tf32: boolean;
+  /** info().cuda, on the GPU. */
+  cuda?: string;
+}
+
+/** The device and TF32 setting the cases run with, as --device and --tf32 set them. */
+function benchTarget(): BenchTarget {
+  const device = process.env.ANN_SEG_DEVICE === 'cuda' ? 'cuda' : 'cpu';
+  return device === 'cuda' ? { device, tf32: process.env.ANN_SEG_TF32 === '1', cuda: native.info().cuda } : { device, tf32: false };
+}
+
+/**
+ * --device (refused with the reason when CUDA is unavailable) and --tf32 (CUDA only), made this
+ * process's and the case children's defaults: every case makes its tensors on the default device.
+ */
+function useTarget(values: Parsed['values']): BenchTarget {
+  const device = deviceFlag(values);
+  const tf32 = values.tf32 === true;
+  if (tf32 && device !== 'cuda') throw new UsageError('--tf32 goes with --device cuda (TF32 is a CUDA tensor-core mode)');
+  process.env.ANN_SEG_DEVICE = device;
+  if (device === 'cuda') {
+    process.env.ANN_SEG_TF32 = tf32 ? '1' : '0';
+    setTF32(tf32);
+  }
+  return benchTarget();
+}
+
+function describeTarget(t: BenchTarget): string {
+  return t.device === 'cuda' ? `cuda: ${t.cuda}` : `${native.info().threads} threads, OpenBLAS core ${native.info().blasCore}`;
+}
 
 function benchKernels(args: string[]): number {
   const { values, positionals } = parseCommandArgs(args, { ...COMMON, filter: { type: 'string' }, torch: { type: 'boolean' } }, true);
+  const target = useTarget(values);
   const torch = torchSource(values, 'kernels');
   const quick = values.quick === true;
   let result;
@@ -65,7 +104,7 @@ function benchKernels(args: string[]): number {
       families: positionals,
       filter: stringOption(values, 'filter'),
       quick,
-      torch: torch === 'run' ? (family) => torchKernelFamily(family, quick) : torch,
+      torch: torch === 'run' ? (family) => torchKernelFamily(family, quick, target) : torch,
       onRow: (r, i, n) => progress(i, n, `${r.family} ${r.name}: ${r.ms.toFixed(2)} ms`),
     });
   } catch (err) {
@@ -75,7 +114,7 @@ function benchKernels(args: string[]): number {
   console.log(describeMachine(result.machine));
   console.log(renderKernelTable(result.rows));
   console.log('\nshare: GFLOP/s over the sgemm rate above, or GB/s (least bytes read + written) over the copy rate');
-  writeJson(values, kernelJson(result.machine, result.rows));
+  writeJson(values, { ...kernelJson(result.machine, result.rows), target });
   return 0;
 }
 
@@ -106,6 +145,7 @@ function benchBlocks(args: string[]): number {
     only: { type: 'string' },
     torch: { type: 'boolean' },
   });
+  const target = useTarget(values);
   const sizes = blockSizes(values);
   const only = stringOption(values, 'only')?.split(',');
   const kinds: BlockKind[] = ['NB', 'APNB', 'FNB', 'AFNB'];
@@ -118,14 +158,14 @@ function benchBlocks(args: string[]): number {
     backward: values.backward === true,
     only: only as BlockKind[] | undefined,
     measure,
-    torch: torch === 'run' ? (c, key) => torchCase('blocks', { ...c, name: key }, measure) : torch ? (_c, key) => torch.get(key) : undefined,
+    torch: torch === 'run' ? (c, key) => torchCase('blocks', { ...c, name: key }, { ...measure, device: target.device, tf32: target.tf32 }) : torch ? (_c, key) => torch.get(key) : undefined,
     onRow: (r, i, n) => {
       const t = r.torch ? `, torch ${r.torch.ms.toFixed(1)} ms (default allocator ${r.torch.msDefault?.toFixed(1) ?? '-'} ms)` : '';
       progress(i, n, `${r.name}: ${r.measured.ms.toFixed(1)} ms, peak ${(r.measured.peakBytes / MB).toFixed(0)} MB${t}`);
     },
   });
   const withTorch = rows.some((r) => r.torch);
-  console.log(`Table 1 blocks: ${describeSetting(rows)}; ${native.info().threads} threads, OpenBLAS core ${native.info().blasCore}`);
+  console.log(`Table 1 blocks: ${describeSetting(rows)}; ${describeTarget(target)}`);
   console.log(renderTable(withTorch ? [...TIME_HEADER, ...TORCH_HEADER] : TIME_HEADER, rows.map((r) => (withTorch ? [...timeCells(r), ...torchCells(r)] : timeCells(r)))));
   console.log('\nanalytic FLOPs per run (a multiply-add is 2; fwd+bwd is 3x the training forward; the plain layout, which');
   console.log('PyTorch runs: ours folds W into the fuse conv and does less):');
@@ -150,6 +190,7 @@ function benchStep(args: string[]): number {
     runs: { type: 'string' },
     torch: { type: 'boolean' },
   });
+  const target = useTarget(values);
   const name = stringOption(values, 'preset') ?? (values.quick === true ? 'tiny' : 'small');
   let config;
   try {
@@ -168,12 +209,11 @@ function benchStep(args: string[]): number {
   let t: TorchRow | undefined;
   if (torch === 'run') {
     progress(1, 2, `${key}: PyTorch`);
-    t = torchCase('step', { ...c, name: key }, timing);
+    t = torchCase('step', { ...c, name: key }, { ...timing, device: target.device, tf32: target.tf32 });
   } else if (torch) {
     t = torch.get(key);
   }
-  const m = native.info();
-  console.log(`training step (forward, OHEM + 0.4 aux loss, backward, SGD): preset ${name}, ${c.model.variant}, depth ${c.model.depth}, width ${c.model.width}, batch ${batch}, crop ${crop}; ${m.threads} threads, OpenBLAS core ${m.blasCore}`);
+  console.log(`training step (forward, OHEM + 0.4 aux loss, backward, SGD): preset ${name}, ${c.model.variant}, depth ${c.model.depth}, width ${c.model.width}, batch ${batch}, crop ${crop}; ${describeTarget(target)}`);
   const header = ['what', 'runs', 'step ms', 'peak MB', 'RSS MB', ...(t ? ['torch ms', 'torch default ms', 'torch RSS MB', 'ours / torch'] : [])];
   const row = [
     'step',
@@ -195,6 +235,7 @@ export const bench: Command = {
   help: `usage: ann-seg bench kernels [family...] [--filter text] [--quick] [--json out.json] [--torch|--compare torch.json]
        ann-seg bench blocks [--sizes HxW,...|--scale s] [--only APNB,AFNB] [--backward] [--runs n] [--quick] [--json out.json] [--torch|--compare torch.json]
        ann-seg bench step [--preset name] [--batch n] [--crop n] [--runs n] [--quick] [--json out.json] [--torch|--compare torch.json]
+       each also takes [--device cpu|cuda] [--tf32]
 
 kernels: every kernel case (families attention, conv, elementwise, interp, loss,
   pool; all by default), median of repeated runs, beside this machine's sgemm
@@ -211,7 +252,10 @@ step: one training step of a preset's network (default small): forward, the
 --torch (a source checkout with PyTorch): PyTorch's reference case right after
   each of ours (kernels: each family), by bench/torch/run.py, with freed memory reused
   and on glibc's default allocator. --compare torch.json: those columns from
-  the JSON of bench/torch/run.py instead. --json: write the rows as JSON.`,
+  the JSON of bench/torch/run.py instead. --json: write the rows as JSON.
+--device cuda: every case on the GPU (each run timed to the device's finish, peak MB
+  from the device allocator), PyTorch's side on the GPU too; --tf32 with it: TF32
+  tensor-core GEMMs on both sides (ANN_SEG_TF32=1, torch's allow_tf32).`,
   run(args) {
     const [what, ...rest] = args;
     const sub = what !== undefined && Object.hasOwn(SUBCOMMANDS, what) ? SUBCOMMANDS[what] : undefined;

@@ -1,6 +1,7 @@
 // What this machine can do at best, the yardsticks each kernel's rate is shown against: sgemm
 // GFLOP/s (a square product through our GEMM path) and copy GB/s (a large tensor copied, bytes
 // read plus written).
+import { defaultDevice } from '../../device.js';
 import { native } from '../../native/index.js';
 import { randomTensor } from './kernels/harness.js';
 import { medianTime } from './timing.js';
@@ -42,6 +43,7 @@ export function describeMachine(m: MachineRates): string {
   return (
     `machine: sgemm ${m.sgemmSize}^3 ${m.sgemmGflops.toFixed(1)} GFLOP/s, copy of ${(m.copyBytes / 2 ** 20).toFixed(0)} MiB ` +
     `${m.copyGBs.toFixed(1)} GB/s; ${i.threads} threads, SIMD ${i.simd}, OpenBLAS core ${i.blasCore}` +
-    (process.env.OPENBLAS_CORETYPE ? ` (OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE})` : '')
+    (process.env.OPENBLAS_CORETYPE ? ` (OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE})` : '') +
+    (defaultDevice() === 'cuda' ? `; the cases and both rates on cuda: ${i.cuda}` : '')
   );
 }

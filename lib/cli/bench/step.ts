@@ -5,11 +5,10 @@ import { tidy } from '../../autograd/scope.js';
 import { annLoss } from '../../models/loss.js';
 import { ANN } from '../../models/ann.js';
 import type { ANNConfig } from '../../models/config.js';
-import { native } from '../../native/index.js';
 import { SGD } from '../../optim/sgd.js';
 import { randn, tensor } from '../../tensor.js';
 import { runChild } from './child.js';
-import { medianTime, type MedianOptions } from './timing.js';
+import { benchMemory, medianTime, type MedianOptions } from './timing.js';
 
 export interface StepCase {
   preset: string;
@@ -60,11 +59,11 @@ export function measureStep(c: StepCase, timing: MedianOptions): StepMeasurement
     loss.dispose();
   };
   try {
-    const before = native.memory();
+    const before = benchMemory();
     const rssBefore = process.memoryUsage().rss;
     step();
     const { ms, runs } = medianTime(step, timing);
-    const after = native.memory();
+    const after = benchMemory();
     return {
       ms,
       runs,

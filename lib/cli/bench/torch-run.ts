@@ -37,10 +37,10 @@ export function checkTorch(): void {
   script();
 }
 
-/** bench/torch/run.py kernels <family>: that family's rows by name, both allocators. */
-export function torchKernelFamily(family: string, quick: boolean): Map<string, TorchRow> {
-  const env = { ...process.env, ANN_SEG_NUM_THREADS: String(native.info().threads) };
-  const text = execFileSync(PYTHON, [script(), 'kernels', family, ...(quick ? ['--quick'] : [])], {
+/** bench/torch/run.py kernels <family>: that family's rows by name, both allocators (on the GPU: one run). */
+export function torchKernelFamily(family: string, quick: boolean, target: { device: 'cpu' | 'cuda'; tf32: boolean }): Map<string, TorchRow> {
+  const env = { ...process.env, ANN_SEG_NUM_THREADS: String(native.info().threads), ANN_SEG_TF32: target.tf32 ? '1' : '0' };
+  const text = execFileSync(PYTHON, [script(), 'kernels', family, '--device', target.device, ...(quick ? ['--quick'] : [])], {
     env,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -2,10 +2,15 @@
 // checks (a leading dimension too small is CUBLAS_STATUS_INVALID_VALUE), beta == 0 never reading C,
 // computed by OpenBLAS with CblasColMajor, so a wrong transpose or leading dimension in the
 // row-major wrappers (blas.cpp) gives wrong numbers or a failed status here, as on a GPU.
+// CUBLAS_TF32_TENSOR_OP_MATH is emulated as the tensor cores compute: each input rounded to TF32
+// (10 mantissa bits, round to nearest even), the products accumulated in float32.
 #include <cblas.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <mutex>
+#include <vector>
 
 #include "../cublas_api.h"
 
@@ -37,7 +42,7 @@ int set_stream(Handle h, cudaStream_t s) {
 int set_math_mode(Handle h, int mode) {
   if (!h) return 1;
   if (mode != kDefaultMath && mode != kTf32TensorOpMath) return kInvalidValue;
-  h->math_mode = mode;  // TF32 is not emulated: the products stay float32
+  h->math_mode = mode;
   return kSuccess;
 }
 int get_version(Handle h, int* v) {
@@ -55,8 +60,26 @@ bool bad_args(Handle h, int ta, int tb, int m, int n, int k, int lda, int ldb, i
   return ldc < std::max(1, m);
 }
 
-void one_gemm(int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda, const float* B,
-              int ldb, float beta, float* C, int ldc) {
+// x rounded to TF32: the low 13 of float32's 23 mantissa bits dropped, to nearest, ties to even.
+float to_tf32(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  if ((u & 0x7f800000u) == 0x7f800000u) return x;  // inf and NaN pass through
+  u += 0x0fffu + ((u >> 13) & 1u);
+  u &= 0xffffe000u;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+
+// A column-major operand of `rows` x `cols` (leading dimension ld) rounded to TF32, in `copy`.
+const float* tf32_copy(const float* X, int rows, int cols, int ld, std::vector<float>* copy) {
+  copy->assign(X, X + static_cast<int64_t>(ld) * (cols - 1) + rows);
+  for (float& v : *copy) v = to_tf32(v);
+  return copy->data();
+}
+
+void one_gemm(bool tf32, int ta, int tb, int m, int n, int k, float alpha, const float* A, int lda,
+              const float* B, int ldb, float beta, float* C, int ldc) {
   static std::once_flag once;
   std::call_once(once, [] { openblas_set_num_threads(1); });
   if (m == 0 || n == 0) return;
@@ -68,6 +91,11 @@ void one_gemm(int ta, int tb, int m, int n, int k, float alpha, const float* A, 
       for (int i = 0; i < m; ++i) C[static_cast<int64_t>(j) * ldc + i] *= beta;
     return;
   }
+  std::vector<float> a32, b32;
+  if (tf32) {
+    A = tf32_copy(A, ta == kOpN ? m : k, ta == kOpN ? k : m, lda, &a32);
+    B = tf32_copy(B, tb == kOpN ? k : n, tb == kOpN ? n : k, ldb, &b32);
+  }
   cblas_sgemm(CblasColMajor, ta == kOpT ? CblasTrans : CblasNoTrans, tb == kOpT ? CblasTrans : CblasNoTrans,
               m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
@@ -75,7 +103,7 @@ void one_gemm(int ta, int tb, int m, int n, int k, float alpha, const float* A, 
 int sgemm(Handle h, int ta, int tb, int m, int n, int k, const float* alpha, const float* A, int lda,
           const float* B, int ldb, const float* beta, float* C, int ldc) {
   if (bad_args(h, ta, tb, m, n, k, lda, ldb, ldc) || !alpha || !beta) return kInvalidValue;
-  one_gemm(ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
+  one_gemm(h->math_mode == kTf32TensorOpMath, ta, tb, m, n, k, *alpha, A, lda, B, ldb, *beta, C, ldc);
   return kSuccess;
 }
 
@@ -84,7 +112,8 @@ int sgemm_strided_batched(Handle h, int ta, int tb, int m, int n, int k, const f
                           float* C, int ldc, long long sc, int batch) {
   if (bad_args(h, ta, tb, m, n, k, lda, ldb, ldc) || !alpha || !beta || batch < 0) return kInvalidValue;
   for (int i = 0; i < batch; ++i)
-    one_gemm(ta, tb, m, n, k, *alpha, A + i * sa, lda, B + i * sb, ldb, *beta, C + i * sc, ldc);
+    one_gemm(h->math_mode == kTf32TensorOpMath, ta, tb, m, n, k, *alpha, A + i * sa, lda, B + i * sb, ldb,
+             *beta, C + i * sc, ldc);
   return kSuccess;
 }
 

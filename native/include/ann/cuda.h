@@ -46,7 +46,10 @@ void copy_on_device(void* dst, const void* src, size_t bytes);
 // Waits for the stream; a failure of any kernel queued before is reported here, named by op.
 void synchronize(const char* op);
 
-// TF32 tensor-core math for the GEMMs and the attention products (off by default; ANN_SEG_TF32=1).
+// TF32 tensor-core math for the cuBLAS GEMMs (CUBLAS_TF32_TENSOR_OP_MATH on the handle before the next
+// call; off by default; ANN_SEG_TF32=1 at start-up). The fused attention and pooling kernels stay in
+// float32: their products are a few percent of the work (DESIGN.md), and an mma path the emulator
+// cannot run would go unchecked.
 void set_tf32(bool on);
 bool tf32();
 
