@@ -38,12 +38,12 @@ QUICK = os.environ.get("ANN_SEG_BENCH_QUICK") == "1"  # one run after one warm-u
 
 
 def bench(name, fn, budget_s=1.5, flops=None):
-    timed = fn
     if CUDA:
-        def timed():
-            fn()
+        run = fn
+
+        def fn():
+            run()
             sync()
-    fn = timed
     fn()
     if not QUICK:
         fn()

@@ -1,11 +1,8 @@
-// Backward pieces of the fused attention over 8-double lanes (GCC vector extensions: one zmm,
-// two ymm or four xmm per lane group, the same operations in the same order in every clone).
+// Backward pieces of the fused attention over 8-double lanes (double_lanes.h).
 // Tails shorter than a lane group go through the same vector code with neutral padding.
 #include "attention_grad_rows.h"
 
-#include <cstring>
-
-#include "simd.h"
+#include "double_lanes.h"
 
 // Vector arguments of the always-inlined helpers never cross a real call boundary.
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -13,41 +10,7 @@
 namespace ann::attn {
 namespace {
 
-constexpr int W = 8;
-typedef double vd __attribute__((vector_size(W * 8)));
-typedef float vf __attribute__((vector_size(W * 4)));
-
-ANN_INLINE vd splat(double a) { return vd{} + a; }
-ANN_INLINE vd widen(const vf& v) { return __builtin_convertvector(v, vd); }
-ANN_INLINE vf narrow(const vd& v) { return __builtin_convertvector(v, vf); }
-
-// The first n (<= W) floats at p, the rest 0, as doubles.
-ANN_INLINE vd load_f(const float* p, int64_t n = W) {
-  vf v{};
-  std::memcpy(&v, p, static_cast<size_t>(n) * 4);
-  return widen(v);
-}
-ANN_INLINE void store_f(float* p, const vd& v, int64_t n = W) {
-  const vf f = narrow(v);
-  std::memcpy(p, &f, static_cast<size_t>(n) * 4);
-}
-ANN_INLINE vd load_d(const double* p, int64_t n = W) {
-  vd v{};
-  std::memcpy(&v, p, static_cast<size_t>(n) * 8);
-  return v;
-}
-ANN_INLINE void store_d(double* p, const vd& v, int64_t n = W) {
-  std::memcpy(p, &v, static_cast<size_t>(n) * 8);
-}
-
-ANN_INLINE double hsum(const vd& v) {
-  // Pairwise, in a fixed order.
-  double t[W];
-  std::memcpy(t, &v, sizeof t);
-  for (int w = W / 2; w >= 1; w /= 2)
-    for (int i = 0; i < w; ++i) t[i] += t[i + w];
-  return t[0];
-}
+using namespace ann::f64x8;
 
 // Calls f(offset, n) over [0, cols) in lane groups, n = W but for the last.
 template <typename F>
@@ -65,7 +28,7 @@ ANN_INLINE void normalise_rows_impl(const float* src, int64_t ld, int64_t rows, 
     float* y = dst + r * cols;
     vd acc = splat(0);
     lanes(cols, [&](int64_t c, int64_t n) { acc += load_f(x + c, n); });
-    const vd inv = splat(1.0 / hsum(acc));
+    const vd inv = splat(1.0 / sum_pairwise(acc));
     lanes(cols, [&](int64_t c, int64_t n) { store_f(y + c, load_f(x + c, n) * inv, n); });
   }
 }
@@ -77,7 +40,7 @@ ANN_INLINE void row_dots_impl(const float* a, const float* b, int64_t rows, int6
     const float *x = a + r * cols, *y = b + r * cols;
     vd acc = splat(0);
     lanes(cols, [&](int64_t c, int64_t n) { acc += load_f(x + c, n) * load_f(y + c, n); });
-    D[r] = hsum(acc);
+    D[r] = sum_pairwise(acc);
   }
 }
 ANN_SIMD_KERNEL(void, row_dots, (const float* a, const float* b, int64_t rows, int64_t cols, double* D),

@@ -6,8 +6,8 @@
 #include "ann/norm.h"
 
 #include <cmath>
-#include <cstring>
 
+#include "double_lanes.h"
 #include "parallel.h"
 #include "simd.h"
 
@@ -16,32 +16,18 @@
 namespace ann {
 namespace {
 
-// The sums run over two vectors of eight double lanes (two, so that consecutive adds do not wait
-// on each other) (GCC vector extensions: a zmm register at
-// the avx512 level, pairs of xmm at sse2). Plain loops over a double[8] stayed scalar: GCC does not
-// vectorise the float -> double widening inside them. The lanes are added in a fixed order, so
-// every SIMD level sums the same terms the same way.
-typedef double vd8 __attribute__((vector_size(64)));
-typedef float vf8 __attribute__((vector_size(32)));
-
-ANN_INLINE vd8 load_wide(const float* p) {
-  vf8 v;
-  std::memcpy(&v, p, sizeof v);
-  return __builtin_convertvector(v, vd8);
-}
-
-ANN_INLINE double lanes_sum(vd8 v) {
-  double s = 0;
-  for (int j = 0; j < 8; ++j) s += v[j];
-  return s;
-}
+// The sums run over two vectors of double lanes (two, so that consecutive adds do not wait on each
+// other), added in a fixed order, so every SIMD level sums the same terms the same way.
+using f64x8::load_f;
+using f64x8::sum_in_order;
+using vd8 = f64x8::vd;
 
 // Sums of d and d^2 for d = p - shift, in one pass over the plane.
 ANN_INLINE void plane_moments(const float* p, int64_t n, double shift, double* sum, double* sq) {
   vd8 a = {}, b = {}, a2 = {}, b2 = {};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    const vd8 d = load_wide(p + i) - shift, d2 = load_wide(p + i + 8) - shift;
+    const vd8 d = load_f(p + i) - shift, d2 = load_f(p + i + 8) - shift;
     a += d;
     b += d * d;
     a2 += d2;
@@ -50,7 +36,7 @@ ANN_INLINE void plane_moments(const float* p, int64_t n, double shift, double* s
   a += a2;
   b += b2;
   for (; i + 8 <= n; i += 8) {
-    const vd8 d = load_wide(p + i) - shift;
+    const vd8 d = load_f(p + i) - shift;
     a += d;
     b += d * d;
   }
@@ -60,8 +46,8 @@ ANN_INLINE void plane_moments(const float* p, int64_t n, double shift, double* s
     sa += d;
     sb += d * d;
   }
-  *sum += sa + lanes_sum(a);
-  *sq += sb + lanes_sum(b);
+  *sum += sa + sum_in_order(a);
+  *sq += sb + sum_in_order(b);
 }
 
 // Sum of (p - mean)^2.
@@ -69,7 +55,7 @@ ANN_INLINE double plane_sq_dev(const float* p, int64_t n, double mean) {
   vd8 acc = {};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
-    const vd8 d = load_wide(p + i) - mean;
+    const vd8 d = load_f(p + i) - mean;
     acc += d * d;
   }
   double s = 0;
@@ -77,7 +63,7 @@ ANN_INLINE double plane_sq_dev(const float* p, int64_t n, double mean) {
     const double d = p[i] - mean;
     s += d * d;
   }
-  return s + lanes_sum(acc);
+  return s + sum_in_order(acc);
 }
 
 // Sum of dy, of dy * (x - mean) and of (x - mean).
@@ -86,8 +72,8 @@ ANN_INLINE void plane_grad_sums(const float* dy, const float* x, int64_t n, doub
   vd8 a = {}, d = {}, e = {}, a2 = {}, d2 = {}, e2 = {};
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    const vd8 g = load_wide(dy + i), c = load_wide(x + i) - mean;
-    const vd8 g2 = load_wide(dy + i + 8), c2 = load_wide(x + i + 8) - mean;
+    const vd8 g = load_f(dy + i), c = load_f(x + i) - mean;
+    const vd8 g2 = load_f(dy + i + 8), c2 = load_f(x + i + 8) - mean;
     a += g;
     d += g * c;
     e += c;
@@ -99,7 +85,7 @@ ANN_INLINE void plane_grad_sums(const float* dy, const float* x, int64_t n, doub
   d += d2;
   e += e2;
   for (; i + 8 <= n; i += 8) {
-    const vd8 g = load_wide(dy + i), c = load_wide(x + i) - mean;
+    const vd8 g = load_f(dy + i), c = load_f(x + i) - mean;
     a += g;
     d += g * c;
     e += c;
@@ -111,9 +97,9 @@ ANN_INLINE void plane_grad_sums(const float* dy, const float* x, int64_t n, doub
     sd += dy[i] * c;
     se += c;
   }
-  *sum_dy += sa + lanes_sum(a);
-  *dot += sd + lanes_sum(d);
-  *sum_dx += se + lanes_sum(e);
+  *sum_dy += sa + sum_in_order(a);
+  *dot += sd + sum_in_order(d);
+  *sum_dx += se + sum_in_order(e);
 }
 
 // y = (x - mean) * scale + shift over one channel, in float.
