@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 
 import { data, models, noGrad, optim, tidy } from '../../lib/index.js';
+import { CountScenes } from './count-scenes.js';
 import { RetrievalScenes } from './retrieval-scenes.js';
 
 const { values: a } = parseArgs({
@@ -34,6 +35,11 @@ const { values: a } = parseArgs({
     clump: { type: 'string', default: String(data.DEFAULT_CLUMP) },
     // The experimental content-retrieval scenes of retrieval-scenes.ts instead of the embedded dataset.
     retrieval: { type: 'boolean', default: false },
+    // The experimental counting scenes of count-scenes.ts: discs 'lo,hi' per scene, the winner's share 'lo,hi'.
+    count: { type: 'boolean', default: false },
+    discs: { type: 'string', default: '13,21' },
+    lead: { type: 'string', default: '0.6,0.67' },
+    radius: { type: 'string', default: '3.5' },
     // The augmentation's scale range, 'lo,hi' (default the paper's 0.5,2).
     scale: { type: 'string', default: '0.5,2' },
   },
@@ -84,7 +90,11 @@ function evaluate(model: models.ANNModel, val: Scenes, batchStats = false): { ac
 }
 
 const castOptions = { tint: num(a.tint), majority: [num(a.lo), num(a.hi)] as const, clump: num(a.clump) };
-const val: Scenes = a.retrieval
+const pair = (v: string) => v.split(',').map(num) as [number, number];
+const countOptions = { discs: pair(a.discs), lead: pair(a.lead), radius: num(a.radius) };
+const val: Scenes = a.count
+  ? new CountScenes(num(a.val), 7, num(a.size), countOptions)
+  : a.retrieval
   ? new RetrievalScenes(num(a.val), 7, num(a.size))
   : data.synthetic({ split: 'val', length: num(a.val), seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
 const scale = a.scale.split(',').map(num) as [number, number];
@@ -105,7 +115,9 @@ for (const variant of a.variants.split(',') as models.ANNVariant[]) {
     model.train();
     const opt = new optim.SGD(model.parameters(), { lr: num(a.lr), momentum: 0.9, weightDecay: 5e-4 });
     const sched = new optim.PolyLR(opt, { maxIters: iters });
-    const train = a.retrieval
+    const train = a.count
+      ? new CountScenes(2000, 1, num(a.size), countOptions)
+      : a.retrieval
       ? new RetrievalScenes(2000, 1, num(a.size))
       : data.synthetic({ split: 'train', seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
     const loader = new data.DataLoader(train, { batchSize: num(a.batch), crop: num(a.crop), seed, augment: { scale } });

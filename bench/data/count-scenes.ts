@@ -1,0 +1,119 @@
+// An experimental scene family for bench/data/separation.ts --count (not the embedded dataset): the
+// token's class is a COUNT over the whole scene. Each scene scatters 13-21 equal red or blue discs
+// (labelled ground-red / ground-blue, so the features must carry their colour) uniformly; the tokens
+// are labelled token-red when red discs outnumber blue ones. The winner's lead is small (60-67% of
+// the discs), so the discs near a token are a poor sample of the count: the whole image has to be
+// averaged, which APNB's and AFNB's 1 x 1 pooled anchor does in one step.
+import { data, Generator } from '../../lib/index.js';
+
+const [BG, STRIPES, CHECKS, DISC_RED, DISC_BLUE, TOKEN_RED, TOKEN_BLUE] = [0, 1, 2, 3, 4, 5, 6];
+type Shape = { cx: number; cy: number; r: number; square: boolean };
+
+export interface CountOptions {
+  discs?: [number, number];
+  lead?: [number, number];
+  radius?: number;
+}
+
+function scene(seed: number, index: number, m: number, o: Required<CountOptions>): data.RawSample & { reds: Shape[]; blues: Shape[] } {
+  const g = new Generator(seed * 1_000_003 + index);
+  const u = (lo: number, hi: number) => lo + (hi - lo) * g.uniform();
+  const image = new Uint8Array(m * m * 3);
+  const label = new Uint8Array(m * m);
+  const grey = u(90, 150);
+  const put = (i: number, r: number, gg: number, b: number, cls: number) => {
+    const n = (g.uniform() * 2 - 1) * 8;
+    image[3 * i] = Math.max(0, Math.min(255, Math.round(r + n)));
+    image[3 * i + 1] = Math.max(0, Math.min(255, Math.round(gg + n)));
+    image[3 * i + 2] = Math.max(0, Math.min(255, Math.round(b + n)));
+    label[i] = cls;
+  };
+  for (let i = 0; i < m * m; i++) put(i, grey, grey, grey, BG);
+  const placed: Shape[] = [];
+  const place = (r: number, gap: number, square: boolean | null): Shape | null => {
+    for (let t = 0; t < 400; t++) {
+      const s = { cx: u(r + 1, m - r - 1), cy: u(r + 1, m - r - 1), r, square: square ?? g.uniform() < 0.5 };
+      const outer = (q: Shape) => (q.square ? q.r * Math.SQRT2 : q.r);
+      if (placed.every((p) => Math.hypot(p.cx - s.cx, p.cy - s.cy) >= outer(p) + outer(s) + gap)) {
+        placed.push(s);
+        return s;
+      }
+    }
+    return null;
+  };
+  const fill = (s: Shape, paint: (i: number, x: number, y: number, depth: number) => void) => {
+    for (let y = Math.max(0, Math.floor(s.cy - 1.5 * s.r)); y < Math.min(m, Math.ceil(s.cy + 1.5 * s.r)); y++)
+      for (let x = Math.max(0, Math.floor(s.cx - 1.5 * s.r)); x < Math.min(m, Math.ceil(s.cx + 1.5 * s.r)); x++) {
+        const dx = x + 0.5 - s.cx;
+        const dy = y + 0.5 - s.cy;
+        const d = s.square ? s.r - Math.max(Math.abs(dx), Math.abs(dy)) : s.r - Math.hypot(dx, dy);
+        if (d > 0) paint(y * m + x, x, y, d);
+      }
+  };
+  const redWins = g.uniform() < 0.5;
+  const tokens: Shape[] = [];
+  const nTok = 2 + (g.uniform() < 0.5 ? 1 : 0);
+  for (let t = 0; t < nTok; t++) {
+    const s = place(u(0.08, 0.12) * m, 3, null);
+    if (s) tokens.push(s);
+  }
+  const textures: [Shape, number][] = [];
+  for (const cls of [STRIPES, CHECKS]) {
+    const s = place(u(0.08, 0.11) * m, 3, null);
+    if (s) textures.push([s, cls]);
+  }
+  // Discs all of one size, so the count is the area: the winner takes a share in [lead] of them.
+  const total = Math.floor(u(o.discs[0], o.discs[1] + 1));
+  const discs: Shape[] = [];
+  for (let k = 0; k < total; k++) {
+    const s = place(o.radius, 2, false);
+    if (s) discs.push(s);
+  }
+  // The winner's share of the discs that found room (a strict majority, never all of them).
+  const win = Math.min(discs.length - 1, Math.max(Math.floor(discs.length / 2) + 1, Math.round(u(o.lead[0], o.lead[1]) * discs.length)));
+  const reds = redWins ? discs.slice(0, win) : discs.slice(win);
+  const blues = redWins ? discs.slice(win) : discs.slice(0, win);
+  for (const s of reds) fill(s, (i) => put(i, 205, 45, 45, DISC_RED));
+  for (const s of blues) fill(s, (i) => put(i, 45, 65, 205, DISC_BLUE));
+  const tokenRed = reds.length > blues.length;
+  for (const s of tokens) fill(s, (i, _x, _y, d) => {
+    const v = d < 1.5 ? 40 : 228;
+    put(i, v, v, v, tokenRed ? TOKEN_RED : TOKEN_BLUE);
+  });
+  const period = Math.max(4, Math.round(0.07 * m));
+  for (const [s, cls] of textures)
+    fill(s, (i, x, y) => {
+      const on = cls === STRIPES ? Math.floor(x / (period / 2)) % 2 === 0 : (Math.floor(x / (period / 2)) + Math.floor(y / (period / 2))) % 2 === 0;
+      const v = on ? 35 : 215;
+      put(i, v, v, v, cls);
+    });
+  return { image, label, height: m, width: m, name: `count-${seed}-${index}`, reds, blues };
+}
+
+export class CountScenes implements data.SegDataset {
+  readonly name: string;
+  readonly classes = data.SYNTHETIC_CLASSES;
+  readonly palette = data.SYNTHETIC_PALETTE;
+  readonly height: number;
+  readonly width: number;
+  readonly options: Required<CountOptions>;
+  #cache = new Map<number, ReturnType<typeof scene>>();
+  constructor(
+    readonly length: number,
+    readonly seed: number,
+    size: number,
+    { discs = [13, 21], lead = [0.6, 0.67], radius = 3.5 }: CountOptions = {},
+  ) {
+    this.height = this.width = size;
+    this.options = { discs, lead, radius };
+    this.name = `count(seed ${seed}, ${length} x ${size})`;
+  }
+  sample(index: number): ReturnType<typeof scene> {
+    let s = this.#cache.get(index);
+    if (!s) this.#cache.set(index, (s = scene(this.seed, index, this.height, this.options)));
+    return s;
+  }
+  get(index: number): Promise<data.RawSample> {
+    return Promise.resolve(this.sample(index));
+  }
+}
