@@ -64,7 +64,10 @@ describe.each(['r18', 'r50'] as const)('ANN parity with PyTorch (%s, the full ne
     // Every SGD step's gradient was taken where no kink is within float32 noise (ann_model.py, kinks.py).
     expect(JSON.parse(meta.kink_margins_kept ?? '[]'), 'kink_margins_kept').toEqual(Array.from({ length: parts.sgdSteps }, (_, i) => i + 1));
     expect(gx.shape('sgd.loss.f64')).toEqual([parts.sgdSteps]);
-    for (const name of JSON.parse(gx.metadata.parameter_names) as string[]) expect(gx.has(`grad.${name}.f32alt`), name).toBe(true);
+    for (const name of JSON.parse(gx.metadata.parameter_names) as string[]) {
+      expect(gx.has(`grad.${name}.f32alt`), name).toBe(true);
+      expect(gx.shape(`grad.${name}.scale`), `${name} scale`).toEqual(gx.shape(`grad.${name}.f64`));
+    }
   });
 
   it("has the reference's parameters, in named_parameters order", () => {

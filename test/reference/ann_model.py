@@ -22,6 +22,7 @@ Fixtures (small configurations; the official network is depth 101, width 1, 19 c
     grad.<name>.f32alt the same gradient on PyTorch's other float32 CPU path (mkldnn off): each of
                       these few-element, deep gradients is a single noisy sample of PyTorch's float32
                       error, so the yardstick is the larger of its two paths' errors (parity.ts)
+    grad.<name>.scale  its rounding scale (common.grad_scales): a one-element error is judged against it
     sgd.loss [steps]  the `ohem` loss after each SGD step (momentum 0.9, wd 5e-4): r18 three steps at
                       lr 0.01; r50 one step at lr 0.001, so that the check allows below 1e-4 relative
 Dropout: the fixture networks use p = 0 (config dropout = auxDropout = 0 on our side), so training
@@ -43,7 +44,7 @@ import torch.nn.functional as F
 
 from ann_ref_backbone import BasicBlock, Bottleneck, DilatedResNet
 from ann_ref_blocks import AFNB, APNB, CommonFusion, FusionNonLocal, NonLocal, bn_relu
-from common import gen, manual_seed, put, save
+from common import gen, grad_scales, manual_seed, put, save
 from kinks import near_kinks
 
 # variant -> (fusion, context): the rows of the paper's Table 6, as lib/models/config.ts.
@@ -348,9 +349,11 @@ def fixture(tag, depth, width, seed, top, weights, skip, steps, lr):
                 opt.step()
     put(rec, "train.loss.ohem", losses[torch.float64][0], losses[torch.float32][0])
     galt = alt_grads(alt_net, x, y, min_kept)
+    scales = grad_scales(net, lambda m: ann_loss(m(x.double()), y, "ohem", min_kept))
     for k in g32:
         put(grads, f"grad.{k}", g64[k], g32[k])
         grads[f"grad.{k}.f32alt"] = galt[k].float()
+        grads[f"grad.{k}.scale"] = scales[f"grad.{k}"]
     put(grads, "sgd.loss", torch.stack(losses[torch.float64][1:]), torch.stack(losses[torch.float32][1:]))
 
     meta = {

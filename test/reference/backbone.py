@@ -5,7 +5,8 @@ random weights, random BN affine parameters and realistic-but-perturbed running 
    stage4/stage5 in eval mode and in train mode, the upstream gradients, running statistics after
    the train forward;
 -> test/fixtures/backbone_<name>_grads.safetensors: for sum(stage4 * dy4) + sum(stage5 * dy5) in
-   train mode, the gradient of every parameter and of the input.
+   train mode, the gradient of every parameter and of the input, and each parameter gradient's
+   rounding scale (`<key>.scale`, common.grad_scales: what a one-element error is measured against).
 Metadata of backbone_r18: the state_dict keys and shapes of other depths/widths (the width rule).
 
 The input sizes make both kinds of edge appear: r18's 57x99 -> stem 29x50, and the ceil-mode pool
@@ -28,7 +29,7 @@ import torch
 import torch.nn as nn
 
 from ann_ref_backbone import DilatedResNet
-from common import SWEEP, gen, manual_seed, put, put_buffers, randn, save
+from common import SWEEP, gen, grad_scales, manual_seed, put, put_buffers, randn, save
 
 CONFIGS = {
     # name: (depth, width, input shape, seed)
@@ -121,11 +122,18 @@ def make(name, depth, width, shape, seed):
     rec["train.dy4"], rec["train.dy5"] = dy4, dy5
     put(rec, "train.stage4", o64_4, o32_4)
     put(rec, "train.stage5", o64_5, o32_5)
+    def loss_of(m):
+        s4, s5 = m(x.double())
+        return (s4 * dy4.double()).sum() + (s5 * dy5.double()).sum()
+
+    scales = grad_scales(net, loss_of)
     grads = {}
     for key in g64:
         put(grads, key, g64[key], g32[key])
         # PyTorch's other CPU float32 path: its error joins the yardstick (test/helpers/parity.ts).
         grads[key + ".f32alt"] = other[key].detach().float()
+        if key != "grad.x":
+            grads[key + ".scale"] = scales[key]
     put_buffers(rec, "after.", t64.state_dict(), t32.state_dict(), counts=False)
     meta = {
         "depth": depth,

@@ -11,6 +11,7 @@ A seed sweep (robustness of the tolerance rule over other random data) sets
   ANN_SEG_FIXTURE_SEED=k   shifts every seed (gen and manual_seed below) to a k-th other stream (0: as committed)
   ANN_SEG_FIXTURES_DIR=dir writes the files there instead (the tests read the same variable)
 """
+import copy
 import json
 import os
 import struct
@@ -170,3 +171,50 @@ def put_buffers(record, prefix, state64, state32, counts=True):
             put(record, prefix + name, state64[name], state32[name])
         elif counts and name.endswith("num_batches_tracked"):
             record[prefix + name] = state32[name].to(torch.int32)
+
+
+def grad_scales(net, loss_of):
+    """The rounding scale of every parameter gradient of `net`: the same sum over positions taken over
+    the magnitudes of its terms (conv weight: sum |x| |dy| per weight; bias: sum |dy|; batch norm weight:
+    sum |dy * xhat|), in float64 on a copy of `net` in train mode, for loss_of(copy) -> scalar.
+
+    A weight gradient's element is a sum over every position of a layer; where its terms cancel, its
+    value sits decades below the rounding every float32 path makes in it (set by the terms, not the
+    sum), so "a 1e-3 relative error" there is judged against this scale (test/helpers/parity.ts,
+    mutationEscapes). Stored as `<key>.scale` (float32). Raises if a parameter has no rule here."""
+    m = copy.deepcopy(net).double().train()
+    calls = {}  # module -> [[input, grad of output], ...], one per call
+
+    def forward_hook(mod, inputs, out):
+        slot = [inputs[0].detach(), None]
+        calls.setdefault(mod, []).append(slot)
+        out.register_hook(lambda g, slot=slot: slot.__setitem__(1, g.detach()))
+
+    hooks = [mod.register_forward_hook(forward_hook) for mod in m.modules()
+             if isinstance(mod, (torch.nn.Conv2d, torch.nn.BatchNorm2d))]
+    try:
+        loss_of(m).backward()
+    finally:
+        for h in hooks:
+            h.remove()
+    scales = {}
+    for name, mod in m.named_modules():
+        for x, dy in calls.get(mod, []):
+            if dy is None:
+                continue
+            parts = {"bias": dy.abs().sum((0, 2, 3))}
+            if isinstance(mod, torch.nn.Conv2d):
+                parts["weight"] = torch.nn.grad.conv2d_weight(x.abs(), mod.weight.shape, dy.abs(), mod.stride,
+                                                              mod.padding, mod.dilation, mod.groups)
+            else:
+                mean = x.mean((0, 2, 3), keepdim=True)
+                var = x.var((0, 2, 3), unbiased=False, keepdim=True)
+                parts["weight"] = (dy * (x - mean) / torch.sqrt(var + mod.eps)).abs().sum((0, 2, 3))
+            for pname, s in parts.items():
+                if getattr(mod, pname, None) is not None:
+                    key = f"grad.{name}.{pname}" if name else f"grad.{pname}"
+                    scales[key] = scales.get(key, 0) + s
+    missing = [f"grad.{k}" for k, p in m.named_parameters() if p.requires_grad and f"grad.{k}" not in scales]
+    if missing:
+        raise SystemExit(f"grad_scales: no scale rule for {', '.join(missing)}")
+    return {k: v.float() for k, v in scales.items()}
