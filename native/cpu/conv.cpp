@@ -10,32 +10,77 @@
 #include <vector>
 
 #include "alloc.h"
-#include "conv_plan.h"
+#include "conv_regions.h"
 #include "gemm.h"
 #include "parallel.h"
 
 namespace ann {
 namespace {
 
+// Below this many flops per image, images run in parallel (one per thread) instead of
+// splitting each image's GEMM: small layers are dominated by the per-call overhead.
+constexpr double kSmallImageFlops = 2.0e7;
+
+double image_flops(const Conv2dShape& s) {
+  return 2.0 * s.out_channels * s.in_channels * s.kernel_h * s.kernel_w * s.out_height() * s.out_width();
+}
+
+// Splits the batch into `parts` contiguous runs of images: one run for a large image (whose
+// work is split over the pool inside it), one per thread for small ones. fn(part, b, cols) runs
+// for every image; each run has its own column buffer. The split depends only on the batch size
+// and the thread count, so per-run partial sums are reproducible.
+int64_t image_parts(const Conv2dShape& s, bool small) {
+  return small ? std::min<int64_t>(s.batch, num_threads()) : 1;
+}
+
 template <typename Fn>
 void for_each_image(const Conv2dShape& s, int64_t cols_size, int64_t parts, Fn fn) {
   parallel_for(parts, 1, [&](int64_t p0, int64_t p1) {
     Buffer<float> cols(cols_size);
     for (int64_t p = p0; p < p1; ++p)
-      for (int64_t b = run_begin(s, parts, p); b < run_begin(s, parts, p + 1); ++b) fn(p, b, cols.data());
+      for (int64_t b = p * s.batch / parts; b < (p + 1) * s.batch / parts; ++b) fn(p, b, cols.data());
   });
 }
 
 bool small_images(const Conv2dShape& s) {
-  return s.batch > 1 && num_threads() > 1 && conv_image_flops(s) < kSmallImageFlops;
+  return s.batch > 1 && num_threads() > 1 && image_flops(s) < kSmallImageFlops;
 }
+
+// What the region path needs once per call: the regions, the weight in the taps-first layout (for a
+// cut plane) and the scratch one image uses: the columns of the largest region, and a [Cout, size]
+// block for the output or dy of regions that do not span whole output rows (the GEMMs cannot
+// reach those in place). (Giving the small images of a run one GEMM per region did not pay.)
+struct RegionPlan {
+  std::vector<ConvRegion> regions;
+  Buffer<float> taps_first;
+  const float* wt = nullptr;
+  int64_t cols = 0, part = 0;
+
+  RegionPlan(const Conv2dShape& s, const float* weight)
+      : regions(conv_regions(s)),
+        taps_first(weight && cut() && s.kernel_h * s.kernel_w > 1 ? s.out_channels * k(s) : 0) {
+    wt = taps_first.size() ? taps_first.data() : weight;
+    if (taps_first.size()) conv_weight_taps_first(s, weight, taps_first.data());
+    for (const ConvRegion& r : regions) {
+      cols = std::max(cols, r.taps() * s.in_channels * r.size());
+      if (!direct(s, r)) part = std::max(part, s.out_channels * r.size());
+    }
+  }
+  static int64_t k(const Conv2dShape& s) { return s.in_channels * s.kernel_h * s.kernel_w; }
+  // Whether the plane is cut into regions (taps-first layout) rather than one whole-plane region.
+  bool cut() const { return !regions.empty() && !regions[0].whole; }
+  // A region over whole output rows is a contiguous [Cout, size] block of the image (row stride Ho*Wo).
+  static bool direct(const Conv2dShape& s, const ConvRegion& r) {
+    return r.ow0 == 0 && r.ow1 == s.out_width();
+  }
+};
 
 }  // namespace
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight, const float* bias, float* y) {
   const int64_t Cin = s.in_channels, Cout = s.out_channels, HW = s.height * s.width;
   const int64_t N = s.out_height() * s.out_width(), Wo = s.out_width(), K = Cin * s.kernel_h * s.kernel_w;
-  const int64_t parts = conv_image_parts(s, small_images(s));
+  const int64_t parts = image_parts(s, small_images(s));
   if (s.is_pointwise()) {
     for_each_image(s, 0, parts, [&](int64_t, int64_t b, float*) {
       float* yb = y + b * Cout * N;
@@ -47,10 +92,6 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight, c
       }
       sgemm(false, false, Cout, N, Cin, 1.0f, weight, Cin, x + b * Cin * HW, N, beta, yb, N);
     });
-    return;
-  }
-  if (conv_batched(s)) {
-    conv2d_forward_batched(s, RegionPlan(s, weight, false), x, bias, y);
     return;
   }
   const RegionPlan plan(s, weight);
@@ -113,7 +154,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   }
   if (!dx && !dweight) return;
 
-  const int64_t parts = conv_image_parts(s, small_images(s));
+  const int64_t parts = image_parts(s, small_images(s));
   if (pointwise) {
     // With several runs of images in parallel each run sums its weight gradient into its own slot;
     // the slots are added afterwards in run order.
@@ -140,14 +181,6 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     return;
   }
 
-  if (conv_batched(s)) {
-    const RegionPlan whole(s, dx ? weight : nullptr, false);
-    const int64_t runs = conv_image_parts(s, true);
-    Buffer<float> dwt(dweight ? static_cast<size_t>(runs * Cout * K) : 0);
-    conv2d_backward_batched(s, whole, dy, x, dx, dweight ? dwt.data() : nullptr);
-    if (dweight) conv_weight_from_parts(s, dwt.data(), runs, false, dweight);
-    return;
-  }
   const RegionPlan plan(s, dx ? weight : nullptr);
   const int64_t Wo = s.out_width();
   // Each run of images sums its weight gradient (taps-first for a cut plane) into its own slot; the

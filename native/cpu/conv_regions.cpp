@@ -48,18 +48,15 @@ ANN_INLINE void valid_columns(const Conv2dShape& s, const ConvRegion& r, int64_t
   *hi = std::max(l, std::min(h, n));
 }
 
-// Output rows up to this long are copied element by element.
-constexpr int64_t kShortRow = 16;
-
 ANN_INLINE void im2col_rows_impl(const Conv2dShape& s, const ConvRegion& r, const float* __restrict x,
-                                 float* __restrict cols, int64_t ld, int64_t r0, int64_t r1) {
+                                 float* __restrict cols, int64_t r0, int64_t r1) {
   const int64_t H = s.height, W = s.width, Cin = s.in_channels, nkj = r.kj1 - r.kj0;
   const int64_t rw = r.ow1 - r.ow0, sw = s.stride_w;
   for (int64_t row = r0; row < r1; ++row) {
     const int64_t c = r.whole ? row / r.taps() : row % Cin, tap = r.whole ? row % r.taps() : row / Cin;
     const int64_t ki = r.ki0 + tap / nkj, kj = r.kj0 + tap % nkj;
     const float* plane = x + c * H * W;
-    float* out = cols + row * ld;
+    float* out = cols + row * r.size();
     const int64_t iw0 = r.ow0 * sw - s.pad_w + kj * s.dilation_w;
     int64_t lo, hi;
     valid_columns(s, r, kj, &lo, &hi);
@@ -70,12 +67,6 @@ ANN_INLINE void im2col_rows_impl(const Conv2dShape& s, const ConvRegion& r, cons
         continue;
       }
       const float* in = plane + ih * W + iw0;
-      if (sw == 1 && rw <= kShortRow) {
-        // A small map's rows: one select loop, where memcpy and two fills (three calls) cost more than the
-        // copy.
-        for (int64_t j = 0; j < rw; ++j) out[j] = j >= lo && j < hi ? in[j] : 0.0f;
-        continue;
-      }
       std::fill(out, out + lo, 0.0f);
       if (sw == 1) {
         std::memcpy(out + lo, in + lo, sizeof(float) * (hi - lo));
@@ -88,18 +79,18 @@ ANN_INLINE void im2col_rows_impl(const Conv2dShape& s, const ConvRegion& r, cons
 }
 ANN_SIMD_KERNEL(void, im2col_rows,
                 (const Conv2dShape& s, const ConvRegion& r, const float* __restrict x, float* __restrict cols,
-                 int64_t ld, int64_t r0, int64_t r1),
-                (s, r, x, cols, ld, r0, r1))
+                 int64_t r0, int64_t r1),
+                (s, r, x, cols, r0, r1))
 
 ANN_INLINE void col2im_channels_impl(const Conv2dShape& s, const ConvRegion& r, const float* __restrict cols,
-                                     int64_t ld, float* __restrict dx, int64_t c0, int64_t c1) {
+                                     float* __restrict dx, int64_t c0, int64_t c1) {
   const int64_t H = s.height, W = s.width, Cin = s.in_channels, nkj = r.kj1 - r.kj0;
   const int64_t rw = r.ow1 - r.ow0, sw = s.stride_w;
   for (int64_t c = c0; c < c1; ++c) {
     float* plane = dx + c * H * W;
     for (int64_t tap = 0; tap < r.taps(); ++tap) {
       const int64_t ki = r.ki0 + tap / nkj, kj = r.kj0 + tap % nkj;
-      const float* in = cols + (r.whole ? c * r.taps() + tap : tap * Cin + c) * ld;
+      const float* in = cols + (r.whole ? c * r.taps() + tap : tap * Cin + c) * r.size();
       const int64_t iw0 = r.ow0 * sw - s.pad_w + kj * s.dilation_w;
       int64_t lo, hi;
       valid_columns(s, r, kj, &lo, &hi);
@@ -117,9 +108,9 @@ ANN_INLINE void col2im_channels_impl(const Conv2dShape& s, const ConvRegion& r, 
   }
 }
 ANN_SIMD_KERNEL(void, col2im_channels,
-                (const Conv2dShape& s, const ConvRegion& r, const float* __restrict cols, int64_t ld,
+                (const Conv2dShape& s, const ConvRegion& r, const float* __restrict cols,
                  float* __restrict dx, int64_t c0, int64_t c1),
-                (s, r, cols, ld, dx, c0, c1))
+                (s, r, cols, dx, c0, c1))
 
 // Skipping pays only where most taps fall in the padding (a 3x3 dilation-4 conv on an 8x8 map:
 // 56%): each region costs its own GEMMs, each of which packs its block of the weight again, and a
@@ -132,7 +123,7 @@ int64_t grain(int64_t per_item) { return std::max<int64_t>(1, 16384 / std::max<i
 
 }  // namespace
 
-std::vector<ConvRegion> conv_regions(const Conv2dShape& s, bool may_cut) {
+std::vector<ConvRegion> conv_regions(const Conv2dShape& s) {
   const auto rows = axis_bands(s.height, s.out_height(), s.kernel_h, s.stride_h, s.pad_h, s.dilation_h);
   const auto cols = axis_bands(s.width, s.out_width(), s.kernel_w, s.stride_w, s.pad_w, s.dilation_w);
   auto kept = [](const std::vector<Band>& bands) {
@@ -141,7 +132,7 @@ std::vector<ConvRegion> conv_regions(const Conv2dShape& s, bool may_cut) {
     return n;
   };
   const double all = static_cast<double>(s.out_height()) * s.kernel_h * s.out_width() * s.kernel_w;
-  if (!may_cut || (all > 0 && 1.0 - kept(rows) * kept(cols) / all < kMinSkipped))
+  if (all > 0 && 1.0 - kept(rows) * kept(cols) / all < kMinSkipped)
     return {{0, s.out_height(), 0, s.out_width(), 0, s.kernel_h, 0, s.kernel_w, true}};
   std::vector<ConvRegion> out;
   for (const Band& a : rows)
@@ -190,29 +181,26 @@ void conv_weight_from_parts(const Conv2dShape& s, const float* parts, int64_t n_
   });
 }
 
-void im2col_region(const Conv2dShape& s, const ConvRegion& r, const float* x, float* cols, int64_t ld) {
-  if (ld == 0) ld = r.size();
+void im2col_region(const Conv2dShape& s, const ConvRegion& r, const float* x, float* cols) {
   parallel_for(r.taps() * s.in_channels, grain(r.size()),
-               [&](int64_t r0, int64_t r1) { im2col_rows(s, r, x, cols, ld, r0, r1); });
+               [&](int64_t r0, int64_t r1) { im2col_rows(s, r, x, cols, r0, r1); });
 }
 
-void col2im_region(const Conv2dShape& s, const ConvRegion& r, const float* cols, float* dx, int64_t ld) {
-  if (ld == 0) ld = r.size();
+void col2im_region(const Conv2dShape& s, const ConvRegion& r, const float* cols, float* dx) {
   parallel_for(s.in_channels, grain(r.size() * r.taps()),
-               [&](int64_t c0, int64_t c1) { col2im_channels(s, r, cols, ld, dx, c0, c1); });
+               [&](int64_t c0, int64_t c1) { col2im_channels(s, r, cols, dx, c0, c1); });
 }
 
-void scatter_region(const Conv2dShape& s, const ConvRegion& r, const float* part, const float* bias, float* y,
-                    int64_t ld) {
+void scatter_region(const Conv2dShape& s, const ConvRegion& r, const float* part, const float* bias,
+                    float* y) {
   const int64_t N = s.out_height() * s.out_width(), Wo = s.out_width(), rw = r.ow1 - r.ow0, n = r.size();
-  if (ld == 0) ld = n;
   parallel_for(s.out_channels, grain(n), [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o) {
       const float b = bias ? bias[o] : 0.0f;
       for (int64_t oh = r.oh0; oh < r.oh1; ++oh) {
         float* out = y + o * N + oh * Wo + r.ow0;
         if (part) {
-          const float* in = part + o * ld + (oh - r.oh0) * rw;
+          const float* in = part + o * n + (oh - r.oh0) * rw;
           for (int64_t j = 0; j < rw; ++j) out[j] = in[j] + b;
         } else {
           std::fill(out, out + rw, b);
@@ -222,13 +210,12 @@ void scatter_region(const Conv2dShape& s, const ConvRegion& r, const float* part
   });
 }
 
-void gather_region(const Conv2dShape& s, const ConvRegion& r, const float* dy, float* part, int64_t ld) {
+void gather_region(const Conv2dShape& s, const ConvRegion& r, const float* dy, float* part) {
   const int64_t N = s.out_height() * s.out_width(), Wo = s.out_width(), rw = r.ow1 - r.ow0, n = r.size();
-  if (ld == 0) ld = n;
   parallel_for(s.out_channels, grain(n), [&](int64_t o0, int64_t o1) {
     for (int64_t o = o0; o < o1; ++o)
       for (int64_t oh = r.oh0; oh < r.oh1; ++oh)
-        std::memcpy(part + o * ld + (oh - r.oh0) * rw, dy + o * N + oh * Wo + r.ow0, sizeof(float) * rw);
+        std::memcpy(part + o * n + (oh - r.oh0) * rw, dy + o * N + oh * Wo + r.ow0, sizeof(float) * rw);
   });
 }
 

@@ -25,8 +25,8 @@ struct ConvRegion {
 };
 
 // The regions, row bands outermost; they cover the output plane exactly once. One whole-plane
-// region when skipping would not pay, or when not `may_cut`.
-std::vector<ConvRegion> conv_regions(const Conv2dShape& s, bool may_cut = true);
+// region when skipping would not pay.
+std::vector<ConvRegion> conv_regions(const Conv2dShape& s);
 
 // A contiguous run of a region's column rows and the weight columns they meet (in the taps-first
 // layout, whose rows are kh * kw * Cin long): rows [row, row + k) of the columns, weight columns
@@ -43,18 +43,15 @@ void conv_weight_taps_first(const Conv2dShape& s, const float* w, float* wt);
 void conv_weight_from_parts(const Conv2dShape& s, const float* parts, int64_t n_parts, bool taps_first,
                             float* dw);
 
-// In the four below, `ld` is the row stride of cols or part (0: the region's size), so that the
-// blocks of several images can lie side by side in one matrix.
-
 // The region's columns of one image x [Cin, H, W]: cols [taps * Cin, size].
-void im2col_region(const Conv2dShape& s, const ConvRegion& r, const float* x, float* cols, int64_t ld = 0);
+void im2col_region(const Conv2dShape& s, const ConvRegion& r, const float* x, float* cols);
 // dx [Cin, H, W] += the region's columns folded back (each channel by one thread, in a fixed order).
-void col2im_region(const Conv2dShape& s, const ConvRegion& r, const float* cols, float* dx, int64_t ld = 0);
+void col2im_region(const Conv2dShape& s, const ConvRegion& r, const float* cols, float* dx);
 
 // y [Cout, Ho, Wo] over the region = part [Cout, size] (zero when null) + bias (when not null).
-void scatter_region(const Conv2dShape& s, const ConvRegion& r, const float* part, const float* bias, float* y,
-                    int64_t ld = 0);
+void scatter_region(const Conv2dShape& s, const ConvRegion& r, const float* part, const float* bias,
+                    float* y);
 // part [Cout, size] = dy [Cout, Ho, Wo] over the region.
-void gather_region(const Conv2dShape& s, const ConvRegion& r, const float* dy, float* part, int64_t ld = 0);
+void gather_region(const Conv2dShape& s, const ConvRegion& r, const float* dy, float* part);
 
 }  // namespace ann
