@@ -2,35 +2,14 @@
 // (as `ann-seg bench step` runs it) in CPU time of this process, min of `reps`, beside step.py:
 //   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ANN_SEG_NUM_THREADS=1 npx tsx bench/cpu-time/step.ts small 15
 // ANN_SEG_ADDON picks another build.
-import { tidy } from '../../lib/autograd/scope.js';
-import { annLoss } from '../../lib/models/loss.js';
-import { ANN } from '../../lib/models/ann.js';
-import { SGD } from '../../lib/optim/sgd.js';
-import { randn, tensor } from '../../lib/tensor.js';
+import { stepRunner } from '../../lib/cli/bench/step.js';
+import { resolveConfig } from '../../lib/models/config.js';
 import { preset } from '../../lib/train/presets.js';
 
 const [name = 'small', repsArg = '15'] = process.argv.slice(2);
 const reps = Number(repsArg);
 const c = preset(name);
-const model = ANN({ ...c.model, seed: 1 });
-model.train();
-const opt = new SGD(model.parameters(), { lr: c.lr, momentum: 0.9, weightDecay: 5e-4 });
-const x = randn([c.batch, 3, c.crop, c.crop], { seed: 2 });
-const k = c.model.numClasses ?? 19;
-const lab = new Int32Array(c.batch * c.crop * c.crop);
-let s = 12345;
-for (let i = 0; i < lab.length; i++) {
-  s = (s * 1103515245 + 12345) >>> 0;
-  lab[i] = (s >>> 8) % 10 === 0 ? 255 : (s >>> 12) % k;
-}
-const y = tensor(lab, [c.batch, c.crop, c.crop]);
-const step = () => {
-  const loss = tidy(() => annLoss(model.call(x), y, { minKept: c.ohemMinKept }));
-  opt.zeroGrad();
-  loss.backward();
-  opt.step();
-  loss.dispose();
-};
+const { step } = stepRunner({ preset: name, model: resolveConfig(c.model), batch: c.batch, crop: c.crop, lr: c.lr, ohemMinKept: c.ohemMinKept });
 const cpu: number[] = [];
 const wall: number[] = [];
 step();

@@ -4,10 +4,11 @@
 // are labelled token-red when red discs outnumber blue ones. The winner's lead is small (60-67% of
 // the discs), so the discs near a token are a poor sample of the count: the whole image has to be
 // averaged, which APNB's and AFNB's 1 x 1 pooled anchor does in one step.
-import { data, Generator } from '../../lib/index.js';
+import { data } from '../../lib/index.js';
 
-const [BG, STRIPES, CHECKS, DISC_RED, DISC_BLUE, TOKEN_RED, TOKEN_BLUE] = [0, 1, 2, 3, 4, 5, 6];
-type Shape = { cx: number; cy: number; r: number; square: boolean };
+import { canvas, CHECKS, STRIPES, type Shape } from './scene-canvas.js';
+
+const [DISC_RED, DISC_BLUE, TOKEN_RED, TOKEN_BLUE] = [3, 4, 5, 6];
 
 export interface CountOptions {
   discs?: [number, number];
@@ -16,19 +17,7 @@ export interface CountOptions {
 }
 
 function scene(seed: number, index: number, m: number, o: Required<CountOptions>): data.RawSample & { reds: Shape[]; blues: Shape[] } {
-  const g = new Generator(seed * 1_000_003 + index);
-  const u = (lo: number, hi: number) => lo + (hi - lo) * g.uniform();
-  const image = new Uint8Array(m * m * 3);
-  const label = new Uint8Array(m * m);
-  const grey = u(90, 150);
-  const put = (i: number, r: number, gg: number, b: number, cls: number) => {
-    const n = (g.uniform() * 2 - 1) * 8;
-    image[3 * i] = Math.max(0, Math.min(255, Math.round(r + n)));
-    image[3 * i + 1] = Math.max(0, Math.min(255, Math.round(gg + n)));
-    image[3 * i + 2] = Math.max(0, Math.min(255, Math.round(b + n)));
-    label[i] = cls;
-  };
-  for (let i = 0; i < m * m; i++) put(i, grey, grey, grey, BG);
+  const { g, u, image, label, put, fill, texture } = canvas(seed, index, m);
   const placed: Shape[] = [];
   const place = (r: number, gap: number, square: boolean | null): Shape | null => {
     for (let t = 0; t < 400; t++) {
@@ -40,15 +29,6 @@ function scene(seed: number, index: number, m: number, o: Required<CountOptions>
       }
     }
     return null;
-  };
-  const fill = (s: Shape, paint: (i: number, x: number, y: number, depth: number) => void) => {
-    for (let y = Math.max(0, Math.floor(s.cy - 1.5 * s.r)); y < Math.min(m, Math.ceil(s.cy + 1.5 * s.r)); y++)
-      for (let x = Math.max(0, Math.floor(s.cx - 1.5 * s.r)); x < Math.min(m, Math.ceil(s.cx + 1.5 * s.r)); x++) {
-        const dx = x + 0.5 - s.cx;
-        const dy = y + 0.5 - s.cy;
-        const d = s.square ? s.r - Math.max(Math.abs(dx), Math.abs(dy)) : s.r - Math.hypot(dx, dy);
-        if (d > 0) paint(y * m + x, x, y, d);
-      }
   };
   const redWins = g.uniform() < 0.5;
   const tokens: Shape[] = [];
@@ -80,13 +60,7 @@ function scene(seed: number, index: number, m: number, o: Required<CountOptions>
     const v = d < 1.5 ? 40 : 228;
     put(i, v, v, v, tokenRed ? TOKEN_RED : TOKEN_BLUE);
   });
-  const period = Math.max(4, Math.round(0.07 * m));
-  for (const [s, cls] of textures)
-    fill(s, (i, x, y) => {
-      const on = cls === STRIPES ? Math.floor(x / (period / 2)) % 2 === 0 : (Math.floor(x / (period / 2)) + Math.floor(y / (period / 2))) % 2 === 0;
-      const v = on ? 35 : 215;
-      put(i, v, v, v, cls);
-    });
+  for (const [s, cls] of textures) texture(s, cls);
   return { image, label, height: m, width: m, name: `count-${seed}-${index}`, reds, blues };
 }
 

@@ -6,25 +6,14 @@
 // label: a pixel has to match its shade against the cores anywhere in the image (what attention's
 // query-key product does in one step) and read the ring beside the match. Same 7 classes as
 // data.SYNTHETIC_CLASSES (the rings are ground-red / ground-blue, locally decided).
-import { data, Generator } from '../../lib/index.js';
+import { data } from '../../lib/index.js';
 
-const [BG, STRIPES, CHECKS, RING_RED, RING_BLUE, TOKEN_RED, TOKEN_BLUE] = [0, 1, 2, 3, 4, 5, 6];
-type Shape = { cx: number; cy: number; r: number; square: boolean };
+import { canvas, CHECKS, STRIPES, type Shape } from './scene-canvas.js';
+
+const [RING_RED, RING_BLUE, TOKEN_RED, TOKEN_BLUE] = [3, 4, 5, 6];
 
 function scene(seed: number, index: number, m: number): data.RawSample {
-  const g = new Generator(seed * 1_000_003 + index);
-  const u = (lo: number, hi: number) => lo + (hi - lo) * g.uniform();
-  const image = new Uint8Array(m * m * 3);
-  const label = new Uint8Array(m * m);
-  const grey = u(90, 150);
-  const put = (i: number, r: number, gg: number, b: number, cls: number) => {
-    const n = (g.uniform() * 2 - 1) * 8;
-    image[3 * i] = Math.max(0, Math.min(255, Math.round(r + n)));
-    image[3 * i + 1] = Math.max(0, Math.min(255, Math.round(gg + n)));
-    image[3 * i + 2] = Math.max(0, Math.min(255, Math.round(b + n)));
-    label[i] = cls;
-  };
-  for (let i = 0; i < m * m; i++) put(i, grey, grey, grey, BG);
+  const { g, u, image, label, put, fill, texture } = canvas(seed, index, m);
   const placed: Shape[] = [];
   const place = (r: number, gap: number): Shape | null => {
     for (let t = 0; t < 200; t++) {
@@ -35,15 +24,6 @@ function scene(seed: number, index: number, m: number): data.RawSample {
       }
     }
     return null;
-  };
-  const fill = (s: Shape, paint: (i: number, x: number, y: number, depth: number) => void) => {
-    for (let y = Math.max(0, Math.floor(s.cy - 1.5 * s.r)); y < Math.min(m, Math.ceil(s.cy + 1.5 * s.r)); y++)
-      for (let x = Math.max(0, Math.floor(s.cx - 1.5 * s.r)); x < Math.min(m, Math.ceil(s.cx + 1.5 * s.r)); x++) {
-        const dx = x + 0.5 - s.cx;
-        const dy = y + 0.5 - s.cy;
-        const d = s.square ? s.r - Math.max(Math.abs(dx), Math.abs(dy)) : s.r - Math.hypot(dx, dy);
-        if (d > 0) paint(y * m + x, x, y, d);
-      }
   };
   // Beacons first (they must exist), then the tokens a gap away from them, then the textures.
   const redOf = [g.uniform() < 0.5, g.uniform() < 0.5]; // [white core, black core]
@@ -68,15 +48,9 @@ function scene(seed: number, index: number, m: number): data.RawSample {
     const k = g.uniform() < 0.5 ? 0 : 1;
     fill(s, (i) => put(i, shade[k], shade[k], shade[k], redOf[k] ? TOKEN_RED : TOKEN_BLUE));
   }
-  const period = Math.max(4, Math.round(0.07 * m));
   for (const cls of [STRIPES, CHECKS]) {
     const s = place(u(0.08, 0.11) * m, 2);
-    if (!s) continue;
-    fill(s, (i, x, y) => {
-      const on = cls === STRIPES ? Math.floor(x / (period / 2)) % 2 === 0 : (Math.floor(x / (period / 2)) + Math.floor(y / (period / 2))) % 2 === 0;
-      const v = on ? 35 : 215;
-      put(i, v, v, v, cls);
-    });
+    if (s) texture(s, cls);
   }
   return { image, label, height: m, width: m, name: `retrieval-${seed}-${index}` };
 }

@@ -45,7 +45,8 @@ function labels(c: StepCase): Int32Array {
   return t;
 }
 
-export function measureStep(c: StepCase, timing: MedianOptions): StepMeasurement {
+/** The step this command times, on its fixed random batch; dispose() frees the network and batch. */
+export function stepRunner(c: StepCase) {
   const model = ANN({ ...c.model, seed: 1 });
   model.train();
   const opt = new SGD(model.parameters(), { lr: c.lr, momentum: 0.9, weightDecay: 5e-4 });
@@ -58,6 +59,16 @@ export function measureStep(c: StepCase, timing: MedianOptions): StepMeasurement
     opt.step();
     loss.dispose();
   };
+  const dispose = () => {
+    x.dispose();
+    y.dispose();
+    model.dispose();
+  };
+  return { model, step, dispose };
+}
+
+export function measureStep(c: StepCase, timing: MedianOptions): StepMeasurement {
+  const { model, step, dispose } = stepRunner(c);
   try {
     const before = benchMemory();
     const rssBefore = process.memoryUsage().rss;
@@ -72,9 +83,7 @@ export function measureStep(c: StepCase, timing: MedianOptions): StepMeasurement
       parameters: model.parameters().reduce((n, p) => n + p.size, 0),
     };
   } finally {
-    x.dispose();
-    y.dispose();
-    model.dispose();
+    dispose();
   }
 }
 
