@@ -6,7 +6,7 @@
 // averaged, which APNB's and AFNB's 1 x 1 pooled anchor does in one step.
 import { data } from '../../lib/index.js';
 
-import { canvas, CHECKS, STRIPES, type Shape } from './scene-canvas.js';
+import { canvas, CHECKS, SceneSet, STRIPES, type Shape } from './scene-canvas.js';
 
 const [DISC_RED, DISC_BLUE, TOKEN_RED, TOKEN_BLUE] = [3, 4, 5, 6];
 
@@ -64,30 +64,11 @@ function scene(seed: number, index: number, m: number, o: Required<CountOptions>
   return { image, label, height: m, width: m, name: `count-${seed}-${index}`, reds, blues };
 }
 
-export class CountScenes implements data.SegDataset {
-  readonly name: string;
-  readonly classes = data.SYNTHETIC_CLASSES;
-  readonly palette = data.SYNTHETIC_PALETTE;
-  readonly height: number;
-  readonly width: number;
+export class CountScenes extends SceneSet<ReturnType<typeof scene>> {
   readonly options: Required<CountOptions>;
-  #cache = new Map<number, ReturnType<typeof scene>>();
-  constructor(
-    readonly length: number,
-    readonly seed: number,
-    size: number,
-    { discs = [13, 21], lead = [0.6, 0.67], radius = 3.5 }: CountOptions = {},
-  ) {
-    this.height = this.width = size;
-    this.options = { discs, lead, radius };
-    this.name = `count(seed ${seed}, ${length} x ${size})`;
-  }
-  sample(index: number): ReturnType<typeof scene> {
-    let s = this.#cache.get(index);
-    if (!s) this.#cache.set(index, (s = scene(this.seed, index, this.height, this.options)));
-    return s;
-  }
-  get(index: number): Promise<data.RawSample> {
-    return Promise.resolve(this.sample(index));
+  constructor(length: number, seed: number, size: number, { discs = [13, 21], lead = [0.6, 0.67], radius = 3.5 }: CountOptions = {}) {
+    const options = { discs, lead, radius };
+    super(`count(seed ${seed}, ${length} x ${size})`, length, size, (index) => scene(seed, index, size, options));
+    this.options = options;
   }
 }

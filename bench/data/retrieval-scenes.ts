@@ -8,7 +8,7 @@
 // data.SYNTHETIC_CLASSES (the rings are ground-red / ground-blue, locally decided).
 import { data } from '../../lib/index.js';
 
-import { canvas, CHECKS, STRIPES, type Shape } from './scene-canvas.js';
+import { canvas, CHECKS, SceneSet, STRIPES, type Shape } from './scene-canvas.js';
 
 const [RING_RED, RING_BLUE, TOKEN_RED, TOKEN_BLUE] = [3, 4, 5, 6];
 
@@ -56,27 +56,8 @@ function scene(seed: number, index: number, m: number): data.RawSample {
 }
 
 /** The scenes as a dataset separation.ts can train and evaluate on (train and val: other seeds). */
-export class RetrievalScenes implements data.SegDataset {
-  readonly name: string;
-  readonly classes = data.SYNTHETIC_CLASSES;
-  readonly palette = data.SYNTHETIC_PALETTE;
-  readonly height: number;
-  readonly width: number;
-  #cache = new Map<number, data.RawSample>();
-  constructor(
-    readonly length: number,
-    readonly seed: number,
-    size: number,
-  ) {
-    this.height = this.width = size;
-    this.name = `retrieval(seed ${seed}, ${length} x ${size})`;
-  }
-  sample(index: number): data.RawSample {
-    let s = this.#cache.get(index);
-    if (!s) this.#cache.set(index, (s = scene(this.seed, index, this.height)));
-    return s;
-  }
-  get(index: number): Promise<data.RawSample> {
-    return Promise.resolve(this.sample(index));
+export class RetrievalScenes extends SceneSet<data.RawSample> {
+  constructor(length: number, seed: number, size: number) {
+    super(`retrieval(seed ${seed}, ${length} x ${size})`, length, size, (index) => scene(seed, index, size));
   }
 }

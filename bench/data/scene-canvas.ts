@@ -1,7 +1,7 @@
 // What the experimental scene families (retrieval-scenes.ts, count-scenes.ts) draw on: a noisy grey
 // canvas labelled background, shapes filled by a painter, and the stripes / checks textures, in the
 // generator order both families' scenes were first made with (so their seeds give the same scenes).
-import { Generator } from '../../lib/index.js';
+import { data, Generator } from '../../lib/index.js';
 
 export const [BG, STRIPES, CHECKS] = [0, 1, 2];
 export type Shape = { cx: number; cy: number; r: number; square: boolean };
@@ -38,4 +38,29 @@ export function canvas(seed: number, index: number, m: number) {
       put(i, v, v, v, cls);
     });
   return { g, u, image, label, put, fill, texture };
+}
+
+/** A family's scenes as a dataset separation.ts trains and evaluates on, each drawn once and kept. */
+export class SceneSet<S extends data.RawSample> implements data.SegDataset {
+  readonly classes = data.SYNTHETIC_CLASSES;
+  readonly palette = data.SYNTHETIC_PALETTE;
+  readonly height: number;
+  readonly width: number;
+  #cache = new Map<number, S>();
+  constructor(
+    readonly name: string,
+    readonly length: number,
+    size: number,
+    private readonly draw: (index: number) => S,
+  ) {
+    this.height = this.width = size;
+  }
+  sample(index: number): S {
+    let s = this.#cache.get(index);
+    if (!s) this.#cache.set(index, (s = this.draw(index)));
+    return s;
+  }
+  get(index: number): Promise<data.RawSample> {
+    return Promise.resolve(this.sample(index));
+  }
 }
