@@ -67,13 +67,18 @@ def randomise(net, g, shape):
                 m.num_batches_tracked.fill_(5)
 
 
+def objective(s4, s5, dy4, dy5):
+    """sum(stage4 * dy4) + sum(stage5 * dy5), in the stages' dtype."""
+    return (s4 * dy4.to(s4.dtype)).sum() + (s5 * dy5.to(s5.dtype)).sum()
+
+
 def train_step(net, x, dy4, dy5, dtype):
-    """Train-mode outputs, and the gradients of sum(stage4 * dy4) + sum(stage5 * dy5)."""
+    """Train-mode outputs, and the gradients of the objective."""
     m = copy.deepcopy(net).to(dtype).train()
     # A fresh leaf each call: x.to(float32) is x itself, whose .grad would sum over every call.
     xx = x.detach().to(dtype).clone().requires_grad_(True)
     s4, s5 = m(xx)
-    ((s4 * dy4.to(dtype)).sum() + (s5 * dy5.to(dtype)).sum()).backward()
+    objective(s4, s5, dy4, dy5).backward()
     grads = {"grad.x": xx.grad, **{f"grad.{k}": p.grad for k, p in m.named_parameters()}}
     return m, s4, s5, grads
 
@@ -122,11 +127,7 @@ def make(name, depth, width, shape, seed):
     rec["train.dy4"], rec["train.dy5"] = dy4, dy5
     put(rec, "train.stage4", o64_4, o32_4)
     put(rec, "train.stage5", o64_5, o32_5)
-    def loss_of(m):
-        s4, s5 = m(x.double())
-        return (s4 * dy4.double()).sum() + (s5 * dy5.double()).sum()
-
-    scales = grad_scales(net, loss_of)
+    scales = grad_scales(net, lambda m: objective(*m(x.double()), dy4, dy5))
     grads = {}
     for key in g64:
         put(grads, key, g64[key], g32[key])
