@@ -9,6 +9,7 @@
 import { parseArgs } from 'node:util';
 
 import { data, models, noGrad, optim, tidy } from '../../lib/index.js';
+import { BeaconScenes } from './beacon-scenes.js';
 import { CountScenes } from './count-scenes.js';
 import { RetrievalScenes } from './retrieval-scenes.js';
 
@@ -37,6 +38,11 @@ const { values: a } = parseArgs({
     retrieval: { type: 'boolean', default: false },
     // The experimental counting scenes of count-scenes.ts: discs 'lo,hi' per scene, the winner's share 'lo,hi'.
     count: { type: 'boolean', default: false },
+    // The experimental beacon strips of beacon-scenes.ts: --size high, --strip wide (crop 'h,w' to match).
+    beacon: { type: 'boolean', default: false },
+    strip: { type: 'string', default: '512' },
+    // With --beacon: the strip's first share whose ground is tinted (a colour cast) instead of a beacon.
+    cast: { type: 'string', default: '0' },
     discs: { type: 'string', default: '13,21' },
     lead: { type: 'string', default: '0.6,0.67' },
     radius: { type: 'string', default: '3.5' },
@@ -92,7 +98,9 @@ function evaluate(model: models.ANNModel, val: Scenes, batchStats = false): { ac
 const castOptions = { tint: num(a.tint), majority: [num(a.lo), num(a.hi)] as const, clump: num(a.clump) };
 const pair = (v: string) => v.split(',').map(num) as [number, number];
 const countOptions = { discs: pair(a.discs), lead: pair(a.lead), radius: num(a.radius) };
-const val: Scenes = a.count
+const val: Scenes = a.beacon
+  ? new BeaconScenes(num(a.val), 7, num(a.size), num(a.strip), num(a.cast))
+  : a.count
   ? new CountScenes(num(a.val), 7, num(a.size), countOptions)
   : a.retrieval
   ? new RetrievalScenes(num(a.val), 7, num(a.size))
@@ -115,12 +123,14 @@ for (const variant of a.variants.split(',') as models.ANNVariant[]) {
     model.train();
     const opt = new optim.SGD(model.parameters(), { lr: num(a.lr), momentum: 0.9, weightDecay: 5e-4 });
     const sched = new optim.PolyLR(opt, { maxIters: iters });
-    const train = a.count
+    const train = a.beacon
+      ? new BeaconScenes(2000, 1, num(a.size), num(a.strip), num(a.cast))
+      : a.count
       ? new CountScenes(2000, 1, num(a.size), countOptions)
       : a.retrieval
       ? new RetrievalScenes(2000, 1, num(a.size))
       : data.synthetic({ split: 'train', seed: 0, height: num(a.size), width: num(a.size), ...castOptions });
-    const loader = new data.DataLoader(train, { batchSize: num(a.batch), crop: num(a.crop), seed, augment: { scale } });
+    const loader = new data.DataLoader(train, { batchSize: num(a.batch), crop: a.crop.includes(',') ? pair(a.crop) : num(a.crop), seed, augment: { scale } });
     const t0 = performance.now();
     let wait = 0;
     let lossSum = 0;
