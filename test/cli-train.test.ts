@@ -66,7 +66,7 @@ describe('ann-seg train', () => {
     return p;
   };
   const bad: [string, string[], RegExp][] = [
-    ['an unknown preset', ['--preset', 'huge'], /unknown preset 'huge' \(expected one of small, tiny, official\)/],
+    ['an unknown preset', ['--preset', 'huge'], /unknown preset 'huge' \(expected one of small, context, tiny, official\)/],
     ['a bad number', ['--iters', 'ten'], /--iters must be a number, got 'ten'/],
     ['a fractional batch', ['--batch', '2.5'], /--batch must be an integer, got 2.5/],
     ['a missing data folder', ['--data', join(root, 'nowhere')], /data folder '.*nowhere' does not exist/],
@@ -75,8 +75,34 @@ describe('ann-seg train', () => {
     ['a config with an unknown field', ['--config', config('field.json', '{"preset": "tiny", "itres": 3}')], /field.json: train config: unknown field 'itres'/],
     ['a config with a bad model', ['--config', config('model.json', '{"preset": "tiny", "model": {"depth": 19}}')], /train config: model: ANN config: depth must be one of/],
     ['--resume with nothing to resume', ['--resume', '--out', join(root, 'empty')], /--resume: no checkpoint to resume from: .*last.safetensors does not exist/],
+    ['a crop that is not a side or HxW', ['--crop', '64x'], /--crop must be a side or HEIGHTxWIDTH, integers of at least 8 \(e.g. 64 or 64x512\), got '64x'/],
+    ['a crop side below 8', ['--crop', '64x4'], /--crop must be a side or HEIGHTxWIDTH/],
+    ['a config with a bad crop pair', ['--config', config('crop.json', '{"preset": "tiny", "crop": [32, 4]}')], /train config: crop must be an integer >= 8 or \[height, width\] of them, got \[32,4\]/],
+    ['a config with a bad augmentation', ['--config', config('aug.json', '{"preset": "tiny", "augment": {"scale": [2, 1]}}')], /train config: augment: scale must be \[min, max\] with 0 < min <= max, got \[2,1\]/],
+    ['a config with an unknown layout', ['--config', config('layout.json', '{"preset": "tiny", "synthetic": {"seed": 0, "trainSize": 4, "valSize": 2, "size": 48, "layout": "rings"}}')], /train config: synthetic.layout must be 'scenes' or 'strips', got "rings"/],
     ['both --config and --preset', ['--config', 'x.json', '--preset', 'tiny'], /give --config or --preset, not both/],
   ];
+  it('trains on strips with a [height, width] crop and its own augmentation, from a config or the flags', async () => {
+    const dir = join(root, 'strips');
+    const file = config(
+      'strips.json',
+      JSON.stringify({
+        preset: 'context',
+        iters: 2,
+        batch: 2,
+        synthetic: { seed: 0, trainSize: 4, valSize: 1, size: 32, width: 128, layout: 'strips' },
+        crop: [32, 128],
+        evalEvery: 0,
+        checkpointEvery: 0,
+      }),
+    );
+    const r = await capture(['train', '--config', file, '--crop', '32x96', '--out', dir]);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('synthetic(strips, train, seed 0, 4 x 32x128) | batch 2, crop 32x96, 2 iterations');
+    const saved = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect(saved).toMatchObject({ crop: [32, 96], augment: { scale: [1, 1] }, synthetic: { layout: 'strips', width: 128 } });
+  }, 60000);
+
   for (const [what, args, message] of bad)
     it(`exits 2 with one line for ${what}`, async () => {
       const r = await capture(['train', ...args]);
@@ -169,6 +195,15 @@ describe('ann-seg ablate', () => {
     expect(existsSync(join(out, 'table6.png'))).toBe(true);
     expect(text).toContain('[18/18] full seed 1');
   }, 120000);
+
+  it("trains Table 6 on the 'context' strips by default", async () => {
+    const out = join(root, 'ablate-context');
+    const { code, err } = await capture(['ablate', '--table', '6', '--iters', '1', '--seeds', '1', '--val', '1', '--rows', 'baseline', '--out', out]);
+    expect(code, err).toBe(0);
+    const md = readFileSync(join(out, 'table6.md'), 'utf8');
+    expect(md).toContain('Command: `ann-seg ablate --table 6 --iters 1 --seeds 1 --val 1 --rows baseline`');
+    expect(md).toContain("the 'context' preset (ResNet-18 at width 0.25), 1 iterations, batch 8, crop 64x512");
+  }, 60000);
 
   it('exits 2 with one line for a bad table, and for Table 7 at a crop too small for its anchors', async () => {
     const t = await capture(['ablate', '--table', '8']);

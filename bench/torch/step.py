@@ -44,8 +44,9 @@ def main():
               dropout=m["dropout"], aux_channels=m["auxChannels"], aux_dropout=m["auxDropout"]).train().to(device)
     opt = torch.optim.SGD(net.parameters(), lr=c["lr"], momentum=0.9, weight_decay=5e-4)
     b, crop = c["batch"], c["crop"]
-    x = torch.randn(b, 3, crop, crop, device=device)
-    y = torch.randint(0, m["numClasses"], (b, crop, crop), device=device)
+    h, w = (crop, crop) if isinstance(crop, int) else crop
+    x = torch.randn(b, 3, h, w, device=device)
+    y = torch.randint(0, m["numClasses"], (b, h, w), device=device)
     y[torch.rand(y.shape, device=device) < 0.1] = 255
 
     def step():

@@ -60,6 +60,17 @@ export function numberOption(
   return n;
 }
 
+/** --crop: a side ('64') or height x width ('64x512'), each an integer of at least 8. */
+export function cropOption(values: Parsed['values']): number | [number, number] | undefined {
+  const v = stringOption(values, 'crop');
+  if (v === undefined) return undefined;
+  const parts = v.split('x');
+  const sides = parts.map(Number);
+  if (parts.length > 2 || !parts.every((p, i) => /^\d+$/.test(p.trim()) && sides[i] >= 8))
+    throw new UsageError(`--crop must be a side or HEIGHTxWIDTH, integers of at least 8 (e.g. 64 or 64x512), got '${v}'`);
+  return sides.length === 1 ? sides[0] : [sides[0], sides[1]];
+}
+
 /** A command of `ann-seg`: its help text and what it runs (status code out). */
 export interface Command {
   summary: string;

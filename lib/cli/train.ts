@@ -5,13 +5,13 @@ import { resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { native } from '../native/index.js';
 import { readTrainState } from '../train/checkpoint.js';
-import { resolveTrainConfig } from '../train/config.js';
+import { cropText, resolveTrainConfig } from '../train/config.js';
 import { DEFAULT_PRESET, preset, PRESETS } from '../train/presets.js';
 import { finishRun } from '../train/finish.js';
 import { runPaths, type LogLine, type TrainConfig } from '../train/run-folder.js';
 import { makeTrainer, openDatasets, withDataClasses } from '../train/session.js';
 import { stopOnSignal } from '../train/trainer.js';
-import { numberOption, parseCommandArgs, stringOption, UsageError, type Command } from './args.js';
+import { cropOption, numberOption, parseCommandArgs, stringOption, UsageError, type Command } from './args.js';
 import { DEVICE_HELP, DEVICE_OPTION, deviceFlag } from './device-arg.js';
 
 const OPTIONS = {
@@ -67,7 +67,7 @@ function buildConfig(values: ReturnType<typeof parseCommandArgs>['values']): Tra
     data: stringOption(values, 'data'),
     iters: numberOption(values, 'iters', { integer: true, min: 1 }),
     batch: numberOption(values, 'batch', { integer: true, min: 1 }),
-    crop: numberOption(values, 'crop', { integer: true, min: 8 }),
+    crop: cropOption(values),
     lr: numberOption(values, 'lr', { min: 0 }),
     seed: numberOption(values, 'seed', { integer: true, min: 0 }),
     evalEvery: numberOption(values, 'eval-every', { integer: true, min: 0 }),
@@ -165,7 +165,7 @@ async function train(args: string[]): Promise<number> {
   progress.reset(trainer.iter);
   console.log(
     `${resume ? `resuming at iteration ${trainer.iter} of` : 'training'} ${config.preset ?? 'custom'}: ${config.model.variant}, depth ${config.model.depth}, width ${config.model.width} | ${data.train.name} | ` +
-      `batch ${config.batch}, crop ${config.crop}, ${config.iters} iterations, lr ${config.lr} | ${device === 'cuda' ? `cuda: ${native.info().cuda}` : `${native.info().threads} threads`} -> ${out}`,
+      `batch ${config.batch}, crop ${cropText(config.crop)}, ${config.iters} iterations, lr ${config.lr} | ${device === 'cuda' ? `cuda: ${native.info().cuda}` : `${native.info().threads} threads`} -> ${out}`,
   );
   const removeHandler = stopOnSignal(trainer);
   let result;
@@ -200,7 +200,7 @@ async function train(args: string[]): Promise<number> {
 export const trainCommand: Command = {
   summary: 'train ANN on the embedded dataset or a dataset folder',
   help: `usage: ann-seg train [--config f.json | --preset name] [--data synthetic|PATH] [--iters n]
-                     [--batch n] [--crop px] [--lr x] [--seed n] [--variant v]
+                     [--batch n] [--crop px|HxW] [--lr x] [--seed n] [--variant v]
                      [--eval-every n] [--checkpoint-every n] [--out dir] [--resume]
                      [--device cpu|cuda]
 
@@ -212,6 +212,7 @@ With no arguments: the '${DEFAULT_PRESET}' preset on the embedded synthetic data
   --config       a JSON run config (as a run's config.json; "preset" fills what it leaves out)
   --data         'synthetic' or a folder (Cityscapes layout, or images/ + masks/ + classes.json)
   --variant      a Table 6 row (baseline, nb, apnb, ..., full)
+  --crop         the training crop: a side (64) or HEIGHTxWIDTH (64x512)
   --out          the run folder (default runs/train): config.json, log.jsonl,
                  checkpoints/, plots/, index.html
   --resume       continue the run in --out from checkpoints/last.safetensors, bit-identically

@@ -2,7 +2,8 @@
 // augmentation, the official normalisation and a prefetching, resumable loader.
 export type { RawSample, SegDataset } from './types.js';
 export { DEFAULT_CLUMP, DEFAULT_TINT, MAJORITY_MAX, MAJORITY_MIN, SYNTHETIC_CLASSES, SYNTHETIC_PALETTE, SyntheticDataset, TOKEN_CLEARANCE, synthetic, syntheticScene } from './synthetic.js';
-export type { CueOptions, SyntheticOptions } from './synthetic.js';
+export type { CueOptions, SyntheticLayout, SyntheticOptions } from './synthetic.js';
+export { STRIP_CAST, syntheticStrip } from './synthetic-strip.js';
 export { IGNORE_INDEX, MEAN_BGR, MEAN_RGB_U8, denormalize, normalizeInto, toInputTensor, toLabelTensor } from './normalize.js';
 export { DEFAULT_AUGMENT, augment, centerParams, drawAugment, resample, resolveAugment, scaledSize } from './augment.js';
 export type { AugmentOptions, AugmentParams } from './augment.js';

@@ -21,6 +21,8 @@
 // crop keeps the majority in most crops (test/data.test.ts measures how often).
 import { Generator } from '../random.js';
 import { generatorAt, randInt, randUniform, STREAM } from './seed.js';
+import { BACKGROUND, Canvas, CHECKS, GROUND_BLUE, GROUND_RED, noise, paintObject, place, STRIPES, TOKEN_BLUE, TOKEN_RED, type Shape } from './scene-paint.js';
+import { STRIP_MIN_ASPECT, syntheticStrip } from './synthetic-strip.js';
 import type { RawSample, RGB, SegDataset } from './types.js';
 
 export const SYNTHETIC_CLASSES = ['background', 'stripes', 'checks', 'ground-red', 'ground-blue', 'token-red', 'token-blue'] as const;
@@ -34,14 +36,6 @@ export const SYNTHETIC_PALETTE: readonly RGB[] = [
   [240, 70, 70],
   [50, 110, 240],
 ];
-
-const BACKGROUND = 0;
-const STRIPES = 1;
-const CHECKS = 2;
-const GROUND_RED = 3;
-const GROUND_BLUE = 4;
-const TOKEN_RED = 5;
-const TOKEN_BLUE = 6;
 
 /** The width of the grey halo around each token, free of tint, as a fraction of min(H, W). */
 export const TOKEN_CLEARANCE = 0.1;
@@ -66,14 +60,21 @@ export interface CueOptions {
   clump?: number;
 }
 
+/**
+ * 'scenes' (default): the mosaic scenes above, 96 x 96 by default. 'strips': synthetic-strip.ts, a colour
+ * cast at one end of a wide strip deciding the tokens at the other, 64 x 512 by default.
+ */
+export type SyntheticLayout = 'scenes' | 'strips';
+
 export interface SyntheticOptions extends CueOptions {
+  layout?: SyntheticLayout;
   /** Scenes are a pure function of (seed, split, index). Default 0. */
   seed?: number;
   /** 'train' and 'val' draw from different streams of the same seed. Default 'train'. */
   split?: 'train' | 'val';
   /** Number of scenes; default 2000 for train, 200 for val. */
   length?: number;
-  /** Scene size; default 96 x 96 (at least 32 each). */
+  /** Scene size; default 96 x 96, strips 64 x 512 (at least 32 each; strips at least 4 times as wide as high). */
   height?: number;
   width?: number;
   /**
@@ -83,59 +84,9 @@ export interface SyntheticOptions extends CueOptions {
   cache?: boolean;
 }
 
-type Shape = { kind: 'disc' | 'square'; cx: number; cy: number; r: number };
-
 function positiveInt(name: string, value: number, min: number): number {
   if (!Number.isSafeInteger(value) || value < min) throw new Error(`synthetic dataset: ${name} must be an integer >= ${min}, got ${JSON.stringify(value)}`);
   return value;
-}
-
-/** Signed depth of pixel centre (x, y) inside the shape (> 0 inside), in pixels. */
-function depthInside(s: Shape, x: number, y: number): number {
-  const dx = x + 0.5 - s.cx;
-  const dy = y + 0.5 - s.cy;
-  return s.kind === 'disc' ? s.r - Math.sqrt(dx * dx + dy * dy) : s.r - Math.max(Math.abs(dx), Math.abs(dy));
-}
-
-class Canvas {
-  readonly image: Uint8Array;
-  readonly label: Uint8Array;
-  constructor(
-    readonly height: number,
-    readonly width: number,
-  ) {
-    this.image = new Uint8Array(height * width * 3);
-    this.label = new Uint8Array(height * width);
-  }
-
-  put(i: number, r: number, g: number, b: number, cls: number): void {
-    this.image[3 * i] = clamp255(r);
-    this.image[3 * i + 1] = clamp255(g);
-    this.image[3 * i + 2] = clamp255(b);
-    this.label[i] = cls;
-  }
-
-  /** Calls paint(i, x, y, depth) for each pixel whose depth inside the shape exceeds -margin. */
-  fill(s: Shape, paint: (i: number, x: number, y: number, depth: number) => void, margin = 0): void {
-    const reach = (s.kind === 'square' ? s.r * Math.SQRT2 : s.r) + margin;
-    const x0 = Math.max(0, Math.floor(s.cx - reach));
-    const x1 = Math.min(this.width - 1, Math.ceil(s.cx + reach));
-    const y0 = Math.max(0, Math.floor(s.cy - reach));
-    const y1 = Math.min(this.height - 1, Math.ceil(s.cy + reach));
-    for (let y = y0; y <= y1; y++)
-      for (let x = x0; x <= x1; x++) {
-        const d = depthInside(s, x, y);
-        if (d > -margin) paint(y * this.width + x, x, y, d);
-      }
-  }
-}
-
-function clamp255(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
-}
-
-function noise(g: Generator, amplitude: number): number {
-  return (g.nextUint32() * (2 / 4294967296) - 1) * amplitude;
 }
 
 /** A smooth random field: a few plane waves of `clump` cycles per m in random directions. */
@@ -215,22 +166,6 @@ function paintBackground(c: Canvas, g: Generator, m: number, sign: number, neutr
   }
 }
 
-/** Draws a shape that keeps `gap` pixels from every placed one, or null after 60 tries. */
-function place(g: Generator, c: Canvas, placed: Shape[], r: number, gap: number): Shape | null {
-  for (let t = 0; t < 60; t++) {
-    const s: Shape = {
-      kind: g.uniform() < 0.5 ? 'disc' : 'square',
-      cx: randUniform(g, r, c.width - r),
-      cy: randUniform(g, r, c.height - r),
-      r,
-    };
-    // Squares reach sqrt(2) r at the corners; keep clear by the outer radius.
-    const outer = (o: Shape) => (o.kind === 'square' ? o.r * Math.SQRT2 : o.r);
-    if (placed.every((o) => Math.hypot(o.cx - s.cx, o.cy - s.cy) >= outer(o) + outer(s) + gap)) return s;
-  }
-  return null;
-}
-
 /** Scene `index` of the stream for (seed, split): a pure function of its arguments. */
 export function syntheticScene(
   seed: number,
@@ -264,32 +199,7 @@ export function syntheticScene(
   paintBackground(c, g, m, red ? 1 : -1, neutral, tint, share, clump);
 
   const period = Math.max(4, Math.round(0.07 * m));
-  for (const { shape, cls } of objects) {
-    if (cls === STRIPES) {
-      const angle = (randInt(g, 0, 3) * Math.PI) / 4;
-      const [ux, uy] = [Math.cos(angle), Math.sin(angle)];
-      const phase = g.uniform();
-      c.fill(shape, (i, x, y) => {
-        const t = ((x * ux + y * uy) / period + phase) % 1;
-        const v = (t < 0 ? t + 1 : t) < 0.5 ? 35 : 215;
-        const n = v + noise(g, 12);
-        c.put(i, n, n, n, STRIPES);
-      });
-    } else if (cls === CHECKS) {
-      const half = period / 2;
-      const [px, py] = [g.uniform() * period, g.uniform() * period];
-      c.fill(shape, (i, x, y) => {
-        const v = (Math.floor((x + px) / half) + Math.floor((y + py) / half)) % 2 === 0 ? 35 : 215;
-        const n = v + noise(g, 12);
-        c.put(i, n, n, n, CHECKS);
-      });
-    } else {
-      c.fill(shape, (i, _x, _y, depth) => {
-        const n = (depth < 1.5 ? 40 : 228) + noise(g, 8);
-        c.put(i, n, n, n, red ? TOKEN_RED : TOKEN_BLUE);
-      });
-    }
-  }
+  for (const { shape, cls } of objects) paintObject(c, g, shape, cls === TOKEN_RED ? (red ? TOKEN_RED : TOKEN_BLUE) : cls, period);
   return { image: c.image, label: c.label, height, width, name: `synthetic-${split}-${seed}-${index}` };
 }
 
@@ -304,26 +214,32 @@ export class SyntheticDataset implements SegDataset {
   readonly height: number;
   readonly width: number;
   readonly cue: Required<CueOptions>;
+  readonly layout: SyntheticLayout;
   readonly #cache: Map<number, RawSample> | null;
 
   constructor({
+    layout = 'scenes',
     seed = 0,
     split = 'train',
     length,
-    height = 96,
-    width = 96,
+    height = layout === 'strips' ? 64 : 96,
+    width = layout === 'strips' ? 512 : 96,
     cache = true,
     tint = DEFAULT_TINT,
     majority = [MAJORITY_MIN, MAJORITY_MAX],
     clump = DEFAULT_CLUMP,
   }: SyntheticOptions = {}) {
+    if (layout !== 'scenes' && layout !== 'strips') throw new Error(`synthetic dataset: layout must be 'scenes' or 'strips', got ${JSON.stringify(layout)}`);
+    this.layout = layout;
     if (split !== 'train' && split !== 'val') throw new Error(`synthetic dataset: split must be 'train' or 'val', got ${JSON.stringify(split)}`);
     this.seed = positiveInt('seed', seed, 0);
     this.split = split;
     this.length = positiveInt('length', length ?? (split === 'train' ? 2000 : 200), 1);
     this.height = positiveInt('height', height, 32);
     this.width = positiveInt('width', width, 32);
-    this.name = `synthetic(${split}, seed ${seed}, ${this.length} x ${this.height}x${this.width})`;
+    if (layout === 'strips' && this.width < STRIP_MIN_ASPECT * this.height)
+      throw new Error(`synthetic dataset: strips must be at least ${STRIP_MIN_ASPECT} times as wide as high, got ${this.height}x${this.width}`);
+    this.name = `synthetic(${layout === 'strips' ? 'strips, ' : ''}${split}, seed ${seed}, ${this.length} x ${this.height}x${this.width})`;
     if (typeof cache !== 'boolean') throw new Error(`synthetic dataset: cache must be true or false, got ${JSON.stringify(cache)}`);
     this.#cache = cache ? new Map() : null;
     if (typeof tint !== 'number' || !(tint >= 0 && tint <= 100)) throw new Error(`synthetic dataset: tint must be a number in [0, 100], got ${JSON.stringify(tint)}`);
@@ -339,7 +255,10 @@ export class SyntheticDataset implements SegDataset {
       throw new Error(`${this.name}: index ${index} is out of range [0, ${this.length})`);
     let scene = this.#cache?.get(index);
     if (!scene) {
-      scene = syntheticScene(this.seed, this.split, index, this.height, this.width, this.cue);
+      scene =
+        this.layout === 'strips'
+          ? syntheticStrip(this.seed, this.split, index, this.height, this.width)
+          : syntheticScene(this.seed, this.split, index, this.height, this.width, this.cue);
       this.#cache?.set(index, scene);
     }
     return scene;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ANN, parameterCounts } from '../models/ann.js';
 import { VARIANT_PARTS, VARIANTS, type ANNConfig, type ANNSampling } from '../models/config.js';
+import { cropSize } from './config.js';
 import { forwardFlops } from './flops.js';
 import { ablationChartSpec, renderSvg, writeFigure } from './plots.js';
 import type { AblationRow, TrainConfig, TrainLogLine } from './run-folder.js';
@@ -113,7 +114,7 @@ export async function runAblation(o: AblationOptions): Promise<AblationRow[]> {
       if (seed === o.seeds[0]) {
         using model = ANN(config.model);
         params = parameterCounts(model).total;
-        gflops = forwardFlops(model, config.crop, config.crop) / 1e9;
+        gflops = forwardFlops(model, ...cropSize(config.crop)) / 1e9;
       }
       const out = join(o.out, 'runs', `${c.name.replace(/\//g, '_')}-seed${seed}`);
       const t0 = performance.now();

@@ -1,6 +1,7 @@
 // A training run's config: defaults and checks. Plain JSON (config.json, checkpoints), checked field
 // by field so a bad config file fails with one line naming the field.
 import { resolveConfig, type ANNConfig, type ResolvedANNConfig } from '../models/config.js';
+import { resolveAugment, type AugmentOptions } from '../data/augment.js';
 import type { TrainConfig } from './run-folder.js';
 
 /** The official recipe's optimisation settings (ANN-SEMANTICS.md): what a preset leaves out. */
@@ -31,6 +32,26 @@ const FIELDS = new Set([
   ...Object.keys(TRAIN_DEFAULTS),
   'evalCrop',
 ]);
+
+const SYNTHETIC_FIELDS = ['seed', 'trainSize', 'valSize', 'size', 'width', 'layout'];
+
+/** A crop: one side of at least 8 px, or [height, width] of them. */
+function cropOf(v: unknown): number | [number, number] {
+  const side = (x: unknown) => Number.isSafeInteger(x) && (x as number) >= 8;
+  if (side(v)) return v as number;
+  if (Array.isArray(v) && v.length === 2 && v.every(side)) return [v[0] as number, v[1] as number];
+  fail(`crop must be an integer >= 8 or [height, width] of them, got ${JSON.stringify(v)}`);
+}
+
+/** [height, width] of a crop. */
+export function cropSize(crop: number | readonly [number, number]): [number, number] {
+  return typeof crop === 'number' ? [crop, crop] : [crop[0], crop[1]];
+}
+
+/** A crop as people write it: 64, or 64x512. */
+export function cropText(crop: number | readonly [number, number]): string {
+  return typeof crop === 'number' ? String(crop) : `${crop[0]}x${crop[1]}`;
+}
 
 function fail(msg: string): never {
   throw new Error(`train config: ${msg}`);
@@ -65,14 +86,23 @@ export function resolveTrainConfig(input: unknown): TrainConfig {
   if (model.seed !== undefined && model.sampling.endsWith('random'))
     fail(`model.seed cannot be combined with sampling '${model.sampling}' (resume would not be exact); set the run's seed instead`);
   if (typeof c.ohem !== 'boolean') fail(`ohem must be true or false, got ${JSON.stringify(c.ohem)}`);
-  if (typeof c.augment !== 'boolean') fail(`augment must be true or false, got ${JSON.stringify(c.augment)}`);
+  let augment: boolean | AugmentOptions;
+  if (typeof c.augment === 'boolean') augment = c.augment;
+  else if (typeof c.augment === 'object' && c.augment !== null && !Array.isArray(c.augment)) {
+    try {
+      resolveAugment(c.augment as AugmentOptions);
+    } catch (err) {
+      fail((err as Error).message);
+    }
+    augment = c.augment as AugmentOptions;
+  } else fail(`augment must be true, false or an object of scale, flip, brightness, got ${JSON.stringify(c.augment)}`);
   if (c.evalMode !== 'whole' && c.evalMode !== 'slide') fail(`evalMode must be 'whole' or 'slide', got ${JSON.stringify(c.evalMode)}`);
   const out: TrainConfig = {
     model,
     data: c.data,
     iters: int(c, 'iters', 1),
     batch: int(c, 'batch', 1),
-    crop: int(c, 'crop', 8),
+    crop: cropOf(c.crop),
     lr: num(c, 'lr', 0),
     momentum: num(c, 'momentum', 0),
     weightDecay: num(c, 'weightDecay', 0),
@@ -81,7 +111,7 @@ export function resolveTrainConfig(input: unknown): TrainConfig {
     ohemThresh: num(c, 'ohemThresh', 0, 1),
     ohemMinKept: int(c, 'ohemMinKept', 0),
     auxWeight: num(c, 'auxWeight', 0),
-    augment: c.augment,
+    augment,
     seed: int(c, 'seed', 0),
     evalEvery: int(c, 'evalEvery', 0),
     checkpointEvery: int(c, 'checkpointEvery', 0),
@@ -95,12 +125,19 @@ export function resolveTrainConfig(input: unknown): TrainConfig {
   if (c.synthetic !== undefined) {
     const s = c.synthetic as Record<string, unknown>;
     if (typeof s !== 'object' || s === null || Array.isArray(s)) fail(`synthetic must be an object, got ${JSON.stringify(s)}`);
+    for (const key of Object.keys(s))
+      if (!SYNTHETIC_FIELDS.includes(key)) fail(`synthetic: unknown field '${key}' (expected one of ${SYNTHETIC_FIELDS.join(', ')})`);
     out.synthetic = {
       seed: int(s, 'seed', 0),
       trainSize: int(s, 'trainSize', 1),
       valSize: int(s, 'valSize', 1),
       size: int(s, 'size', 32),
     };
+    if (s.width !== undefined) out.synthetic.width = int(s, 'width', 32);
+    if (s.layout !== undefined) {
+      if (s.layout !== 'scenes' && s.layout !== 'strips') fail(`synthetic.layout must be 'scenes' or 'strips', got ${JSON.stringify(s.layout)}`);
+      out.synthetic.layout = s.layout;
+    }
   }
   return out;
 }

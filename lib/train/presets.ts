@@ -34,6 +34,22 @@ export const PRESETS = {
     evalEvery: 500,
     checkpointEvery: 500,
   },
+  // The small network on the embedded dataset's strips (lib/data/synthetic-strip.ts): 64 x 512, the token
+  // cue 320 px from the tokens, beyond the network's receptive field, so only the attention variants can
+  // read it. Whole strips (no random scale: a smaller one would bring the cue within reach, a larger crop
+  // would cut it off); flips and brightness as the paper. `ann-seg ablate --table 6` trains on it.
+  context: {
+    model: { ...SMALL_MODEL, sizes: [...SMALL_MODEL.sizes] },
+    data: 'synthetic',
+    synthetic: { seed: 0, trainSize: 2000, valSize: 100, size: 64, width: 512, layout: 'strips' },
+    iters: 500,
+    batch: 8,
+    crop: [64, 512],
+    augment: { scale: [1, 1] },
+    lr: 0.05,
+    evalEvery: 250,
+    checkpointEvery: 250,
+  },
   /** For smoke tests and CI: seconds, not minutes. */
   tiny: {
     model: { depth: 18, width: 0.125, contextChannels: 16, keyChannels: 8, valueChannels: 8, auxChannels: 16, sizes: [1, 2] },
@@ -65,6 +81,8 @@ export const PRESETS = {
 
 export type PresetName = keyof typeof PRESETS;
 export const DEFAULT_PRESET: PresetName = 'small';
+/** What `ann-seg ablate --table 6` trains on by default. */
+export const TABLE6_PRESET: PresetName = 'context';
 
 /** A preset's full config (a fresh copy); throws naming the known presets for an unknown name. */
 export function preset(name: string): TrainConfig {

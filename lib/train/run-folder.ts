@@ -10,6 +10,8 @@
 //   <out>/summary.json                RunSummary, written when the run ends
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AugmentOptions } from '../data/augment.js';
+import type { SyntheticLayout } from '../data/synthetic.js';
 import type { ANNConfig } from '../models/config.js';
 
 /** Everything that decides a training run; stored as config.json and inside every checkpoint. */
@@ -19,12 +21,15 @@ export interface TrainConfig {
   model: ANNConfig;
   /** 'synthetic' (the embedded dataset) or a folder path (Cityscapes or plain layout). */
   data: string;
-  /** Synthetic data only: the scenes' seed (train and val are different streams of it), split sizes, scene size. */
-  synthetic?: { seed: number; trainSize: number; valSize: number; size: number };
+  /**
+   * Synthetic data only: the scenes' seed (train and val are different streams of it), split sizes, scene
+   * size (its height; the width defaults to it, strips to 8 times it) and layout (default 'scenes'; see lib/data/synthetic.ts).
+   */
+  synthetic?: { seed: number; trainSize: number; valSize: number; size: number; width?: number; layout?: SyntheticLayout };
   iters: number;
   batch: number;
-  /** Square training crop (pixels). */
-  crop: number;
+  /** Training crop in pixels: a side (square) or [height, width]. */
+  crop: number | [number, number];
   lr: number;
   momentum: number;
   weightDecay: number;
@@ -35,8 +40,8 @@ export interface TrainConfig {
   ohemThresh: number;
   ohemMinKept: number;
   auxWeight: number;
-  /** The paper's augmentation (scale 0.5-2, flip, brightness) on the training batches. */
-  augment: boolean;
+  /** The paper's augmentation (scale 0.5-2, flip, brightness) on the training batches, or those options changed. */
+  augment: boolean | AugmentOptions;
   /** Seeds the model's initialisation, dropout/sampling (the default generator) and the loader. */
   seed: number;
   evalEvery: number;

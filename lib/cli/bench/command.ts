@@ -7,10 +7,11 @@ import { writeFileSync } from 'node:fs';
 
 import { resolveConfig } from '../../models/config.js';
 import { native } from '../../native/index.js';
+import { cropText } from '../../train/config.js';
 import { preset } from '../../train/presets.js';
 import { setTF32 } from '../../cuda.js';
 import type { Device } from '../../device.js';
-import { numberOption, parseCommandArgs, stringOption, UsageError, type Command, type Parsed } from '../args.js';
+import { cropOption, numberOption, parseCommandArgs, stringOption, UsageError, type Command, type Parsed } from '../args.js';
 import { DEVICE_OPTION, deviceFlag } from '../device-arg.js';
 import { caseKey, parseSizes, scaledSize, type BlockKind, type Size } from './blocks-cases.js';
 import { describeSetting, FLOP_HEADER, flopCells, runBlockBench, TIME_HEADER, timeCells, TORCH_HEADER, torchCells } from './blocks.js';
@@ -199,7 +200,7 @@ function benchStep(args: string[]): number {
     throw new UsageError((err as Error).message);
   }
   const batch = numberOption(values, 'batch', { integer: true, min: 1 }) ?? config.batch;
-  const crop = numberOption(values, 'crop', { integer: true, min: 8 }) ?? config.crop;
+  const crop = cropOption(values) ?? config.crop;
   const c: StepCase = { preset: name, model: resolveConfig(config.model), batch, crop, lr: config.lr, ohemMinKept: config.ohemMinKept };
   const timing = { minRuns: 3, maxRuns: 20, budgetMs: 5000, ...timingOf(values) };
   const torch = torchSource(values, 'step');
@@ -213,7 +214,7 @@ function benchStep(args: string[]): number {
   } else if (torch) {
     t = torch.get(key);
   }
-  console.log(`training step (forward, OHEM + 0.4 aux loss, backward, SGD): preset ${name}, ${c.model.variant}, depth ${c.model.depth}, width ${c.model.width}, batch ${batch}, crop ${crop}; ${describeTarget(target)}`);
+  console.log(`training step (forward, OHEM + 0.4 aux loss, backward, SGD): preset ${name}, ${c.model.variant}, depth ${c.model.depth}, width ${c.model.width}, batch ${batch}, crop ${cropText(crop)}; ${describeTarget(target)}`);
   const header = ['what', 'runs', 'step ms', 'peak MB', 'RSS MB', ...(t ? ['torch ms', 'torch default ms', 'torch RSS MB', 'ours / torch'] : [])];
   const row = [
     'step',
@@ -234,7 +235,7 @@ export const bench: Command = {
   summary: "benchmarks: kernels against this machine's sgemm and copy rates, the paper's Table 1 blocks, a training step",
   help: `usage: ann-seg bench kernels [family...] [--filter text] [--quick] [--json out.json] [--torch|--compare torch.json]
        ann-seg bench blocks [--sizes HxW,...|--scale s] [--only APNB,AFNB] [--backward] [--runs n] [--quick] [--json out.json] [--torch|--compare torch.json]
-       ann-seg bench step [--preset name] [--batch n] [--crop n] [--runs n] [--quick] [--json out.json] [--torch|--compare torch.json]
+       ann-seg bench step [--preset name] [--batch n] [--crop n|HxW] [--runs n] [--quick] [--json out.json] [--torch|--compare torch.json]
        each also takes [--device cpu|cuda] [--tf32]
 
 kernels: every kernel case (families attention, conv, elementwise, interp, loss,

@@ -6,6 +6,7 @@ import { annLoss } from '../../models/loss.js';
 import { ANN } from '../../models/ann.js';
 import type { ANNConfig } from '../../models/config.js';
 import { SGD } from '../../optim/sgd.js';
+import { cropSize, cropText } from '../../train/config.js';
 import { randn, tensor } from '../../tensor.js';
 import { runChild } from './child.js';
 import { benchMemory, medianTime, type MedianOptions } from './timing.js';
@@ -14,7 +15,8 @@ export interface StepCase {
   preset: string;
   model: ANNConfig;
   batch: number;
-  crop: number;
+  /** A side, or [height, width]. */
+  crop: number | [number, number];
   lr: number;
   ohemMinKept: number;
 }
@@ -30,13 +32,14 @@ export interface StepMeasurement {
 }
 
 export function stepKey(c: StepCase): string {
-  return `step ${c.preset} batch ${c.batch} crop ${c.crop}`;
+  return `step ${c.preset} batch ${c.batch} crop ${cropText(c.crop)}`;
 }
 
 /** Labels in [0, numClasses) from a fixed LCG, a tenth of them ignored (255). */
 function labels(c: StepCase): Int32Array {
   const k = c.model.numClasses ?? 19;
-  const t = new Int32Array(c.batch * c.crop * c.crop);
+  const [h, w] = cropSize(c.crop);
+  const t = new Int32Array(c.batch * h * w);
   let s = 12345;
   for (let i = 0; i < t.length; i++) {
     s = (s * 1103515245 + 12345) >>> 0;
@@ -50,8 +53,9 @@ export function stepRunner(c: StepCase) {
   const model = ANN({ ...c.model, seed: 1 });
   model.train();
   const opt = new SGD(model.parameters(), { lr: c.lr, momentum: 0.9, weightDecay: 5e-4 });
-  const x = randn([c.batch, 3, c.crop, c.crop], { seed: 2 });
-  const y = tensor(labels(c), [c.batch, c.crop, c.crop]);
+  const [h, w] = cropSize(c.crop);
+  const x = randn([c.batch, 3, h, w], { seed: 2 });
+  const y = tensor(labels(c), [c.batch, h, w]);
   const step = () => {
     const loss = tidy(() => annLoss(model.call(x), y, { minKept: c.ohemMinKept }));
     opt.zeroGrad();
