@@ -2,7 +2,7 @@
 // convolution's reach.
 import { describe, expect, it } from 'vitest';
 
-import { data } from '../lib/index.js';
+import { data, models, nn, noGrad, train, type Tensor } from '../lib/index.js';
 
 const { synthetic, STRIP_CAST } = data;
 const [BG, STRIPES, CHECKS, GROUND_RED, GROUND_BLUE, TOKEN_RED, TOKEN_BLUE] = [0, 1, 2, 3, 4, 5, 6];
@@ -72,5 +72,55 @@ describe('synthetic strips', () => {
   it('refuse a strip narrower than 4 times its height and an unknown layout, naming them', () => {
     expect(() => synthetic({ layout: 'strips', height: 64, width: 255 })).toThrow('synthetic dataset: strips must be at least 4 times as wide as high, got 64x255');
     expect(() => synthetic({ layout: 'rings' as 'strips' })).toThrow('synthetic dataset: layout must be \'scenes\' or \'strips\', got "rings"');
+  });
+});
+
+describe("the 'context' preset's strips", () => {
+  // What makes Table 6 a test of long-range context: in eval mode the baseline's logits over the tokens'
+  // eighth are bit for bit the same whatever the cast, while an attention variant's (with a non-zero W;
+  // the official zero W adds nothing at init) move with it.
+  const config = train.preset(train.TABLE6_PRESET);
+  const s = config.synthetic!;
+  const strip = synthetic({ layout: 'strips', split: 'val', height: s.size, width: s.width, length: 1 }).sample(0);
+  const w = strip.width;
+  const castEnd = Math.round(STRIP_CAST * w);
+  // The same strip with the cast's red and blue swapped.
+  const swapped = { ...strip, image: Uint8Array.from(strip.image) };
+  for (let p = 0; p < strip.height * w; p++)
+    if (p % w < castEnd) [swapped.image[3 * p], swapped.image[3 * p + 2]] = [strip.image[3 * p + 2], strip.image[3 * p]];
+
+  function tokenLogits(variant: models.ANNVariant, image: data.RawSample): Float32Array {
+    using model = models.ANN({ ...config.model, numClasses: data.SYNTHETIC_CLASSES.length, variant, seed: 3 });
+    for (const [name, p] of model.namedParameters()) if (name.endsWith('.W.weight')) nn.init.normal_(p, 0, 0.5);
+    model.eval();
+    const all = noGrad(() => {
+      const x = data.toInputTensor([image]);
+      const y: Tensor = model.call(x).main;
+      const out = y.toFloat32Array();
+      x.dispose();
+      y.dispose();
+      return out;
+    });
+    // Every class plane's columns from the tokens' eighth on.
+    const keep: number[] = [];
+    for (let i = 0; i < all.length; i++) if (i % w >= (7 * w) / 8) keep.push(all[i]);
+    return Float32Array.from(keep);
+  }
+
+  it('keep the cue beyond the baseline: its token logits do not change with the cast', () => {
+    const a = tokenLogits('baseline', strip);
+    const b = tokenLogits('baseline', swapped);
+    expect(a.length).toBe((strip.height * w * data.SYNTHETIC_CLASSES.length) / 8);
+    expect(Buffer.compare(Buffer.from(a.buffer), Buffer.from(b.buffer))).toBe(0);
+  });
+
+  it("but within an attention variant's reach", () => {
+    for (const variant of ['apnb', 'afnb', 'full'] as const) {
+      const a = tokenLogits(variant, strip);
+      const b = tokenLogits(variant, swapped);
+      let moved = 0;
+      for (let i = 0; i < a.length; i++) moved = Math.max(moved, Math.abs(a[i] - b[i]));
+      expect(moved, variant).toBeGreaterThan(1e-3);
+    }
   });
 });

@@ -6,7 +6,7 @@ export { saveTrainCheckpoint, readTrainState, loadTrainCheckpoint, optimPath } f
 export type { TrainState } from './checkpoint.js';
 export { runPaths, readLog, RUN_FILES } from './run-folder.js';
 export type { AblationRow, EvalLogLine, LogLine, RunPaths, RunSummary, TrainConfig, TrainLogLine } from './run-folder.js';
-export { PRESETS, DEFAULT_PRESET, preset } from './presets.js';
+export { PRESETS, DEFAULT_PRESET, TABLE6_PRESET, preset } from './presets.js';
 export type { PresetName } from './presets.js';
 export { ConfusionMatrix, nanMean } from './metrics.js';
 export type { SegMetrics } from './metrics.js';
