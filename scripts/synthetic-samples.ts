@@ -1,7 +1,8 @@
 // Draws docs/synthetic-samples.png: a few validation scenes of the embedded dataset (top row), their
 // masks in the class palette (middle row) and one 64 x 64 training crop of each with its mask (bottom
 // row: random scale, crop with ignore padding shown white, flip, brightness).
-// Run: npx tsx scripts/synthetic-samples.ts [out.png]
+// Also docs/synthetic-strips.png: four validation strips of the 'strips' layout, each above its mask.
+// Run: npx tsx scripts/synthetic-samples.ts [out.png] [strips.png]
 import sharp from 'sharp';
 
 import { augment, synthetic, SYNTHETIC_CLASSES, SYNTHETIC_PALETTE, type RawSample } from '../lib/data/index.js';
@@ -11,6 +12,7 @@ const COUNT = 5;
 const ZOOM = 3;
 const GAP = 6;
 const out = process.argv[2] ?? 'docs/synthetic-samples.png';
+const stripsOut = process.argv[3] ?? 'docs/synthetic-strips.png';
 
 function colourMask(s: RawSample): Uint8Array {
   const rgb = new Uint8Array(s.height * s.width * 3);
@@ -58,3 +60,20 @@ await sharp({ create: { width, height, channels: 3, background: { r: 255, g: 255
   .png()
   .toFile(out);
 console.log(`wrote ${out} (${width}x${height})`);
+
+const strips = synthetic({ layout: 'strips', split: 'val', length: 4 });
+const STRIP_ZOOM = 1.5;
+const [sh, sw] = [strips.height * STRIP_ZOOM, strips.width * STRIP_ZOOM];
+const stripTiles: sharp.OverlayOptions[] = [];
+for (let k = 0; k < strips.length; k++) {
+  const s = strips.sample(k);
+  const top = GAP + k * (2 * sh + 3 * GAP);
+  stripTiles.push({ input: await tile(s.image, s.height, s.width, STRIP_ZOOM), left: GAP, top });
+  stripTiles.push({ input: await tile(colourMask(s), s.height, s.width, STRIP_ZOOM), left: GAP, top: top + sh + GAP });
+}
+const stripsHeight = GAP + strips.length * (2 * sh + 3 * GAP);
+await sharp({ create: { width: sw + 2 * GAP, height: stripsHeight, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+  .composite(stripTiles)
+  .png()
+  .toFile(stripsOut);
+console.log(`wrote ${stripsOut} (${sw + 2 * GAP}x${stripsHeight})`);
