@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -39,13 +40,16 @@ struct Taps {
 
 // Vector length (floats), Cout vectors per tile and pixels per tile: P x V accumulators and V
 // weight vectors fit the registers of the level (32 zmm; 16 ymm or xmm).
+// `wide`: the products are summed in double (the tile then holds half the pixels).
 struct Blocking {
   int vl, v, p;
+  bool wide;
 };
 
 constexpr int max_vectors(int vl) { return vl == 16 ? 4 : 3; }
-constexpr int tile_pixels(int vl, int v) {
-  return vl == 16 ? (v == 1 ? 16 : v == 2 ? 12 : v == 3 ? 8 : 6) : (v == 1 ? 12 : v == 2 ? 6 : 4);
+constexpr int tile_pixels(int vl, int v, bool wide) {
+  const int p = vl == 16 ? (v == 1 ? 16 : v == 2 ? 12 : v == 3 ? 8 : 6) : (v == 1 ? 12 : v == 2 ? 6 : 4);
+  return wide ? p / 2 : p;
 }
 
 int vector_length() {
@@ -64,7 +68,7 @@ int vector_length() {
 }
 
 // The most vectors per tile that wastes the fewest padded Cout lanes.
-Blocking blocking(int64_t O) {
+Blocking blocking(int64_t O, bool wide) {
   const int vl = vector_length();
   const int64_t vectors = (O + vl - 1) / vl;
   int best = 1;
@@ -73,7 +77,7 @@ Blocking blocking(int64_t O) {
     const int64_t waste = (vectors + v - 1) / v * v - vectors;
     if (waste < best_waste) best = v, best_waste = waste;
   }
-  return {vl, best, tile_pixels(vl, best)};
+  return {vl, best, tile_pixels(vl, best, wide), wide};
 }
 
 // Output rows (or columns) by the taps they see: k with 0 <= i - pad + k * d < n. Sorted, so the
@@ -141,6 +145,11 @@ struct Plan {
 // went past twice PyTorch's error (the backbone's r50 at 2 channels: 1.2x the allowance, where an
 // exact forward gave 0.1-0.5x); the double totals cost one conversion and add per tap and output.
 constexpr int64_t kChunkPixels = 64;
+// Below this many channels a tap's few products are summed in double outright: there the per-tap
+// flush costs about what the float products do, and the float chains, short as they are, still
+// left the r50 parity network (2 channels) at 1.04x its batch-norm allowance under OpenBLAS Haswell
+// (an exact forward: 0.3x).
+constexpr int64_t kWideBelow = 8;
 
 template <int VL>
 struct Vec {
@@ -148,17 +157,17 @@ struct Vec {
   typedef double wide __attribute__((vector_size(VL * 8)));
 };
 
-template <int VL, int P, int V>
-ANN_INLINE void clear(typename Vec<VL>::type (&acc)[P][V]) {
+template <int P, int V, typename A>
+ANN_INLINE void clear(A (&acc)[P][V]) {
 #pragma GCC unroll 16
   for (int p = 0; p < P; ++p)
 #pragma GCC unroll 4
-    for (int v = 0; v < V; ++v) acc[p][v] = typename Vec<VL>::type{};
+    for (int v = 0; v < V; ++v) acc[p][v] = A{};
 }
 
 // rows[p] (p < n, V * VL doubles each) = acc[p] when first, else rows[p] + acc[p]; acc cleared.
-template <int VL, int P, int V>
-ANN_INLINE void flush(typename Vec<VL>::type (&acc)[P][V], double* const (&rows)[P], int64_t n, bool first) {
+template <int VL, int P, int V, typename A>
+ANN_INLINE void flush(A (&acc)[P][V], double* const (&rows)[P], int64_t n, bool first) {
   using vd = typename Vec<VL>::wide;
 #pragma GCC unroll 16
   for (int p = 0; p < P; ++p)
@@ -173,21 +182,23 @@ ANN_INLINE void flush(typename Vec<VL>::type (&acc)[P][V], double* const (&rows)
         }
         std::memcpy(rows[p] + v * VL, &total, sizeof(vd));
       }
-  clear<VL, P, V>(acc);
+  clear<P, V>(acc);
 }
 
 // One register tile: y rows yo[0..n) (each ldy long, from this Cout block's first column) = the sum
 // over the group's taps and the C channels of x at the pixel's tap times the block's weights.
-template <int VL, int P, int V>
+template <int VL, int P, int V, bool Wide>
 ANN_INLINE void tile(const Geometry& g, const Taps& t, const float* x, const int64_t* xo, const float* w,
                      double* y, const int64_t* yo, int64_t n, int64_t ldy) {
   using vf = typename Vec<VL>::type;
+  using vd = typename Vec<VL>::wide;
+  using A = std::conditional_t<Wide, vd, vf>;
   constexpr int NB = VL * V;
   double* rows[P];
 #pragma GCC unroll 16
   for (int p = 0; p < P; ++p) rows[p] = y + yo[p] * ldy;
-  vf acc[P][V];
-  clear<VL, P, V>(acc);
+  A acc[P][V];
+  clear<P, V>(acc);
   bool first = true;
   for (int64_t ki = t.ki0; ki < t.ki1; ++ki)
     for (int64_t kj = t.kj0; kj < t.kj1; ++kj) {
@@ -197,12 +208,24 @@ ANN_INLINE void tile(const Geometry& g, const Taps& t, const float* x, const int
 #pragma GCC unroll 16
       for (int p = 0; p < P; ++p) xp[p] = x + xo[p] + shift;
       for (int64_t c = 0; c < g.C; ++c) {
-        vf wv[V];
+        A wv[V];
 #pragma GCC unroll 4
-        for (int v = 0; v < V; ++v) std::memcpy(&wv[v], wk + c * NB + v * VL, sizeof(vf));
+        for (int v = 0; v < V; ++v) {
+          vf f;
+          std::memcpy(&f, wk + c * NB + v * VL, sizeof(vf));
+          if constexpr (Wide)
+            wv[v] = __builtin_convertvector(f, vd);
+          else
+            wv[v] = f;
+        }
 #pragma GCC unroll 16
         for (int p = 0; p < P; ++p) {
-          const vf xb = xp[p][c] - vf{};  // a broadcast (x - 0 is x, signed zeros included)
+          // a broadcast (x - 0 is x, signed zeros included)
+          A xb;
+          if constexpr (Wide)
+            xb = static_cast<double>(xp[p][c]) - vd{};
+          else
+            xb = xp[p][c] - vf{};
 #pragma GCC unroll 4
           for (int v = 0; v < V; ++v) acc[p][v] += xb * wv[v];
         }
@@ -214,15 +237,15 @@ ANN_INLINE void tile(const Geometry& g, const Taps& t, const float* x, const int
 }
 
 // Work items [i0, i1): item i is Cout block i / tiles and tile i % tiles.
-template <int VL, int V>
+template <int VL, int V, bool Wide>
 ANN_INLINE void run_items(const Plan& pl, const float* x, const float* w, double* y, int64_t i0, int64_t i1) {
-  constexpr int P = tile_pixels(VL, V), NB = VL * V;
+  constexpr int P = tile_pixels(VL, V, Wide), NB = VL * V;
   const Geometry& g = pl.g;
   const int64_t nt = pl.tiles(), wblock = g.kh * g.kw * g.C * NB;
   for (int64_t i = i0; i < i1; ++i) {
     const int64_t cb = i / nt, t = i % nt;
-    tile<VL, P, V>(g, pl.groups[pl.group[t]], x, pl.xo.data() + t * P, w + cb * wblock, y + cb * NB,
-                   pl.yo.data() + t * P, pl.count[t], pl.ldy);
+    tile<VL, P, V, Wide>(g, pl.groups[pl.group[t]], x, pl.xo.data() + t * P, w + cb * wblock, y + cb * NB,
+                         pl.yo.data() + t * P, pl.count[t], pl.ldy);
   }
 }
 
@@ -239,7 +262,7 @@ ANN_INLINE void weight_tile(const Geometry& g, int64_t ki, int64_t kj, const flo
 #pragma GCC unroll 16
   for (int p = 0; p < P; ++p) rows[p] = dw + p * ldw;
   vf acc[P][V];
-  clear<VL, P, V>(acc);
+  clear<P, V>(acc);
   int64_t pending = 0;
   bool first = true;
   for (int64_t b = 0; b < g.B; ++b)
@@ -271,7 +294,7 @@ ANN_INLINE void weight_tile(const Geometry& g, int64_t ki, int64_t kj, const flo
 template <int VL, int V>
 ANN_INLINE void weight_items(const Geometry& g, int64_t blocks, const float* x, const float* dy, int64_t ldy,
                              double* dw, int64_t i0, int64_t i1) {
-  constexpr int P = tile_pixels(VL, V), NB = VL * V;
+  constexpr int P = tile_pixels(VL, V, false), NB = VL * V;
   const int64_t ci_tiles = (g.C + P - 1) / P, ldw = blocks * NB;
   for (int64_t i = i0; i < i1; ++i) {
     const int64_t ct = i % ci_tiles, cb = (i / ci_tiles) % blocks, tap = i / (ci_tiles * blocks);
@@ -324,7 +347,10 @@ struct ForwardItems {
   int64_t i0, i1;
   template <int VL, int V>
   ANN_INLINE void go() {
-    run_items<VL, V>(pl, x, w, y, i0, i1);
+    if (pl.k.wide)
+      run_items<VL, V, true>(pl, x, w, y, i0, i1);
+    else
+      run_items<VL, V, false>(pl, x, w, y, i0, i1);
   }
 };
 
@@ -380,7 +406,7 @@ void pack_weight(const Geometry& g, const float* w, bool flipped, int64_t NB, in
 // y [B, O, Ho, Wo] = conv(x [B, C, H, W]) + bias, the weight packed by pack_weight(flipped).
 void direct(const Geometry& g, const float* x, const float* weight, bool flipped, const float* bias,
             float* y) {
-  const Plan pl(g, blocking(g.O));
+  const Plan pl(g, blocking(g.O, g.C < kWideBelow));
   const int64_t NB = pl.k.v * pl.k.vl, HW = g.H * g.W, N = g.Ho * g.Wo, taps = g.kh * g.kw;
   Buffer<float> xt(static_cast<size_t>(g.B * HW * g.C)), wp(static_cast<size_t>(pl.blocks * taps * g.C * NB));
   Buffer<double> yt(static_cast<size_t>(g.B * N * pl.ldy));
@@ -421,7 +447,7 @@ void conv_direct_weight_grad(const Conv2dShape& s, const float* dy, const float*
   const Geometry g{s.batch,      s.in_channels,  s.height,     s.width, s.out_channels,
                    s.kernel_h,   s.kernel_w,     s.pad_h,      s.pad_w, s.dilation_h,
                    s.dilation_w, s.out_height(), s.out_width()};
-  const Blocking k = blocking(g.O);
+  const Blocking k = blocking(g.O, false);
   const int64_t NB = k.v * k.vl, blocks = (g.O + NB - 1) / NB, ld = blocks * NB, taps = g.kh * g.kw;
   const int64_t ci_tiles = (g.C + k.p - 1) / k.p;
   // x is read k.p channels at a time from each tile's first; the last tile's reads may run past the
