@@ -1,5 +1,5 @@
 """PyTorch side of lib/cli/bench/kernels/conv.ts (same case names): conv2d forward+backward (dx, dweight)
-at the dilated ResNet's layer3/layer4 shapes (65x65, and the small preset's 8x8), and batch norm
+at the dilated ResNet's layer3/layer4 shapes (65x65, and the small preset's step shapes), and batch norm
 training forward+backward."""
 import torch
 import torch.nn.functional as F

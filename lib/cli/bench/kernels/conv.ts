@@ -1,6 +1,7 @@
 // conv2d forward+backward at the dilated ResNet's layer3/layer4 shapes (batch 1, 65x65: a 513 crop
-// at output stride 8; and the small preset's, width 0.25, batch 8, 8x8: a 64 crop), and batch norm
-// training forward+backward. Names match bench/torch/conv.py.
+// at output stride 8; and the small preset's, width 0.25, batch 8: its 3x3 convs at the training
+// step's 9x9, 17x17 and 32x32 maps, and the older 8x8 cases), and batch norm training
+// forward+backward. Names match bench/torch/conv.py.
 import { native, type NativeTensor } from '../../../native/index.js';
 import { randomTensor, type BenchCase } from './harness.js';
 import { nativeFull } from '../../../tensor.js';
