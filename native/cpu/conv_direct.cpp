@@ -139,16 +139,17 @@ struct Plan {
   int64_t tiles() const { return static_cast<int64_t>(group.size()); }
 };
 
-// Each tap's sum over the channels (in the weight gradient: each run of output rows of at least
-// this many pixels) is formed in float in the registers, and these partial sums are added in double
-// in memory. With a single float chain per output the small parity networks' batch-norm gradients
-// went past twice PyTorch's error (the backbone's r50 at 2 channels: 1.2x the allowance, where an
-// exact forward gave 0.1-0.5x); the double totals cost one conversion and add per tap and output.
-constexpr int64_t kChunkPixels = 64;
-// Below this many channels a tap's few products are summed in double outright: there the per-tap
-// flush costs about what the float products do, and the float chains, short as they are, still
-// left the r50 parity network (2 channels) at 1.04x its batch-norm allowance under OpenBLAS Haswell
-// (an exact forward: 0.3x).
+// Sums are formed in float in the registers over runs of about kChunkTerms products (whole taps
+// of the channels; in the weight gradient whole output rows, kChunkPixels), and these partial sums
+// are added in double in memory. With a single float chain per output the small parity networks'
+// batch-norm gradients went past twice PyTorch's error (the backbone's r50 at 2 channels: 1.2x the
+// allowance, where an exact forward gave 0.1-0.5x). A flush per tap at 16 channels cost about a
+// third of the products' time.
+constexpr int64_t kChunkTerms = 64, kChunkPixels = 64;
+// Below this many channels a tap's few products are summed in double outright: there the flush
+// costs about what the float products do, and the float chains, short as they are, still left the
+// r50 parity network (2 channels) at 1.04x its batch-norm allowance under OpenBLAS Haswell (an
+// exact forward: 0.3x).
 constexpr int64_t kWideBelow = 8;
 
 template <int VL>
@@ -199,6 +200,8 @@ ANN_INLINE void tile(const Geometry& g, const Taps& t, const float* x, const int
   for (int p = 0; p < P; ++p) rows[p] = y + yo[p] * ldy;
   A acc[P][V];
   clear<P, V>(acc);
+  const int64_t chunk = std::max<int64_t>(1, kChunkTerms / g.C);
+  int64_t pending = 0;
   bool first = true;
   for (int64_t ki = t.ki0; ki < t.ki1; ++ki)
     for (int64_t kj = t.kj0; kj < t.kj1; ++kj) {
@@ -230,10 +233,13 @@ ANN_INLINE void tile(const Geometry& g, const Taps& t, const float* x, const int
           for (int v = 0; v < V; ++v) acc[p][v] += xb * wv[v];
         }
       }
-      flush<VL, P, V>(acc, rows, n, first);
-      first = false;
+      if (++pending == chunk) {
+        flush<VL, P, V>(acc, rows, n, first);
+        first = false;
+        pending = 0;
+      }
     }
-  if (first) flush<VL, P, V>(acc, rows, n, first);  // no taps inside x: zeros
+  if (pending > 0 || first) flush<VL, P, V>(acc, rows, n, first);  // first: no taps inside x, zeros
 }
 
 // Work items [i0, i1): item i is Cout block i / tiles and tile i % tiles.
