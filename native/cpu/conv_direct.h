@@ -5,7 +5,9 @@
 // the pixels that see the same taps, across the images of the batch.
 //
 // Each output element is summed by one thread in a fixed order (taps row by row, channels in order
-// within a tap), so results do not depend on the thread count. Float accumulation, as the GEMMs.
+// within a tap), so results do not depend on the thread count. Products are summed in float over
+// runs of about 64 and the runs in double (below 8 channels in double outright): see
+// conv_direct.cpp for why.
 #pragma once
 #include "ann/conv.h"
 
