@@ -28,7 +28,7 @@ describe.each([
   ['the pool', threads],
   ['one thread', 1],
 ])('conv2d parity on %s', (_label, n) => {
-  it.each(counted('conv cases', cases, 14))('$name: forward and every gradient', ({ name, meta }) => {
+  it.each(counted('conv cases', cases, 25))('$name: forward and every gradient', ({ name, meta }) => {
     native.setNumThreads(n);
     try {
       const x = fx.input(`${name}.x`);

@@ -1,5 +1,5 @@
 """PyTorch side of lib/cli/bench/kernels/conv.ts (same case names): conv2d forward+backward (dx, dweight)
-at the dilated ResNet's layer3/layer4 shapes (65x65, and the small preset's 8x8), and batch norm
+at the dilated ResNet's layer3/layer4 shapes (65x65, and the small preset's step shapes), and batch norm
 training forward+backward."""
 import torch
 import torch.nn.functional as F
@@ -35,6 +35,14 @@ def main():
         lambda: conv_case("conv2d fwd+bwd 3x3 dil4 512->512 1x65x65", 512, 512, 3, 4),
         lambda: conv_case("conv2d fwd+bwd 3x3 dil2 64->64 8x8x8", 64, 64, 3, 2, 8, 8),
         lambda: conv_case("conv2d fwd+bwd 3x3 dil4 128->128 8x8x8", 128, 128, 3, 4, 8, 8),
+        lambda: conv_case("conv2d fwd+bwd 3x3 dil4 128->128 8x9x9", 128, 128, 3, 4, 8, 9),
+        lambda: conv_case("conv2d fwd+bwd 3x3 dil2 128->128 8x9x9", 128, 128, 3, 2, 8, 9),
+        lambda: conv_case("conv2d fwd+bwd 3x3 dil2 64->64 8x9x9", 64, 64, 3, 2, 8, 9),
+        lambda: conv_case("conv2d fwd+bwd 3x3 dil2 64->128 8x9x9", 64, 128, 3, 2, 8, 9),
+        lambda: conv_case("conv2d fwd+bwd 3x3 128->64 8x9x9", 128, 64, 3, 1, 8, 9),
+        lambda: conv_case("conv2d fwd+bwd 3x3 32->32 8x9x9", 32, 32, 3, 1, 8, 9),
+        lambda: conv_case("conv2d fwd+bwd 3x3 16->16 8x17x17", 16, 16, 3, 1, 8, 17),
+        lambda: conv_case("conv2d fwd+bwd 3x3 16->16 8x32x32", 16, 16, 3, 1, 8, 32),
         lambda: conv_case("conv2d fwd+bwd 1x1 1024->256 1x65x65", 1024, 256, 1, 1),
         lambda: conv_case("conv2d fwd+bwd 1x1 2048->512 1x65x65", 2048, 512, 1, 1),
         lambda: bn_case("batchNorm train fwd+bwd 1x512x65x65", (1, 512, S, S)),

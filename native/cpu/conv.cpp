@@ -2,7 +2,8 @@
 // any other runs region by region (conv_regions.h: the taps that fall in the padding are skipped),
 // each region W_taps [Cout, taps*Cin] x im2col(X_b, region). Backward: dW_taps += dY_region x cols^T,
 // dcols = W_taps^T x dY_region folded back by a per-channel col2im (each channel's plane is written
-// by one thread, in a fixed order, so the result is deterministic).
+// by one thread, in a fixed order, so the result is deterministic). Small stride-1 planes take the
+// direct kernel instead (conv_direct.h).
 #include "ann/conv.h"
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "alloc.h"
+#include "conv_direct.h"
 #include "conv_regions.h"
 #include "gemm.h"
 #include "parallel.h"
@@ -80,6 +82,7 @@ struct RegionPlan {
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* weight, const float* bias, float* y) {
   const int64_t Cin = s.in_channels, Cout = s.out_channels, HW = s.height * s.width;
   const int64_t N = s.out_height() * s.out_width(), Wo = s.out_width(), K = Cin * s.kernel_h * s.kernel_w;
+  if (conv_direct_fits(s)) return conv_direct_forward(s, x, weight, bias, y);
   const int64_t parts = image_parts(s, small_images(s));
   if (s.is_pointwise()) {
     for_each_image(s, 0, parts, [&](int64_t, int64_t b, float*) {
@@ -151,6 +154,11 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
         dbias[o] = static_cast<float>(acc);
       }
     });
+  }
+  if (conv_direct_fits(s)) {
+    if (dx) conv_direct_data_grad(s, dy, weight, dx);
+    if (dweight) conv_direct_weight_grad(s, dy, x, dweight);
+    return;
   }
   if (!dx && !dweight) return;
 

@@ -25,6 +25,22 @@ CASES = {
     # The model's layer4 at a 64 crop: 56% of the taps in the padding, so the plane is cut into regions.
     "dil4_8x8": (1, 5, 8, 8, 6, 3, 3, 1, 4, 4, True),
     "dil4_8x8_batch3": (3, 4, 8, 8, 5, 3, 3, 1, 4, 4, False),
+    # The direct kernel (stride 1, planes up to 1024 pixels): pixel groups by their taps across the
+    # batch, short last tiles, Cout not a multiple of any vector length and over several blocks,
+    # one input channel, 1x3 and 5x5 kernels, unequal dilations, padding wider than the kernel's reach
+    # (pixels with no tap inside, and a negative padding in the data gradient).
+    "direct_dil2_batch3": (3, 13, 9, 9, 21, 3, 3, 1, 2, 2, True),
+    "direct_dil4_cout40": (2, 17, 9, 11, 40, 3, 3, 1, 4, 4, False),
+    "direct_cout130": (1, 3, 7, 5, 130, 3, 3, 1, 1, 1, True),
+    "direct_cin1": (2, 1, 6, 7, 3, 3, 3, 1, 1, 1, True),
+    "direct_k1x3": (2, 5, 6, 8, 7, 1, 3, 1, [0, 1], 1, False),
+    "direct_k5_dil2x1": (2, 4, 8, 9, 9, 5, 5, 1, 3, [2, 1], True),
+    "direct_valid": (1, 8, 6, 6, 16, 3, 3, 1, 0, 1, True),
+    "direct_32x30": (1, 4, 32, 30, 8, 3, 3, 1, 1, 1, True),
+    "direct_pad_past_kernel": (1, 3, 4, 5, 4, 3, 3, 1, 3, 1, True),
+    # Planes over 1024 pixels keep the GEMM path's regions.
+    "gemm_plane_dil2": (1, 3, 36, 34, 4, 3, 3, 1, 2, 2, True),
+    "gemm_plane_dil4": (1, 2, 33, 33, 3, 3, 3, 1, 4, 4, False),
 }
 
 

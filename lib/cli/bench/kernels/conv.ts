@@ -1,6 +1,7 @@
 // conv2d forward+backward at the dilated ResNet's layer3/layer4 shapes (batch 1, 65x65: a 513 crop
-// at output stride 8; and the small preset's, width 0.25, batch 8, 8x8: a 64 crop), and batch norm
-// training forward+backward. Names match bench/torch/conv.py.
+// at output stride 8; and the small preset's, width 0.25, batch 8: its 3x3 convs at the training
+// step's 9x9, 17x17 and 32x32 maps, and the older 8x8 cases), and batch norm training
+// forward+backward. Names match bench/torch/conv.py.
 import { native, type NativeTensor } from '../../../native/index.js';
 import { randomTensor, type BenchCase } from './harness.js';
 import { nativeFull } from '../../../tensor.js';
@@ -64,6 +65,15 @@ export const benches: BenchCase[] = [
   convCase('conv2d fwd+bwd 3x3 dil4 512->512 1x65x65', 512, 512, 3, 4),
   convCase('conv2d fwd+bwd 3x3 dil2 64->64 8x8x8', 64, 64, 3, 2, 8, 8),
   convCase('conv2d fwd+bwd 3x3 dil4 128->128 8x8x8', 128, 128, 3, 4, 8, 8),
+  // The small preset's training step (64 crop, batch 8): its 3x3 convs on 9x9, 17x17 and 32x32 maps.
+  convCase('conv2d fwd+bwd 3x3 dil4 128->128 8x9x9', 128, 128, 3, 4, 8, 9),
+  convCase('conv2d fwd+bwd 3x3 dil2 128->128 8x9x9', 128, 128, 3, 2, 8, 9),
+  convCase('conv2d fwd+bwd 3x3 dil2 64->64 8x9x9', 64, 64, 3, 2, 8, 9),
+  convCase('conv2d fwd+bwd 3x3 dil2 64->128 8x9x9', 64, 128, 3, 2, 8, 9),
+  convCase('conv2d fwd+bwd 3x3 128->64 8x9x9', 128, 64, 3, 1, 8, 9),
+  convCase('conv2d fwd+bwd 3x3 32->32 8x9x9', 32, 32, 3, 1, 8, 9),
+  convCase('conv2d fwd+bwd 3x3 16->16 8x17x17', 16, 16, 3, 1, 8, 17),
+  convCase('conv2d fwd+bwd 3x3 16->16 8x32x32', 16, 16, 3, 1, 8, 32),
   convCase('conv2d fwd+bwd 1x1 1024->256 1x65x65', 1024, 256, 1, 1),
   convCase('conv2d fwd+bwd 1x1 2048->512 1x65x65', 2048, 512, 1, 1),
   batchNormCase('batchNorm train fwd+bwd 1x512x65x65', [1, 512, S, S]),
