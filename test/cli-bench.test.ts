@@ -112,11 +112,13 @@ describe('ann-seg bench step', () => {
     expect(r.rows[0].name).toBe('step tiny batch 1 crop 33');
   });
 
-  it('rejects an unknown preset and a bad batch', async () => {
+  it('rejects an unknown preset, a bad batch and a bad crop', async () => {
     let r = await capture(['bench', 'step', '--preset', 'huge']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown preset 'huge' \(expected one of small, tiny, official\)/);
+    expect(r.err).toMatch(/unknown preset 'huge' \(expected one of small, context, tiny, official\)/);
     r = await capture(['bench', 'step', '--batch', '0']);
     expect(r.err).toMatch(/--batch must be at least 1, got 0/);
+    r = await capture(['bench', 'step', '--crop', '64x']);
+    expect([r.code, r.err]).toEqual([2, "ann-seg bench: --crop must be a side or HEIGHTxWIDTH, integers of at least 8 (e.g. 64 or 64x512), got '64x'"]);
   });
 });
