@@ -42,7 +42,7 @@ export const PRESETS = {
     model: { ...SMALL_MODEL, sizes: [...SMALL_MODEL.sizes] },
     data: 'synthetic',
     synthetic: { seed: 0, trainSize: 2000, valSize: 100, size: 64, width: 512, layout: 'strips' },
-    iters: 500,
+    iters: 1000,
     batch: 8,
     crop: [64, 512],
     augment: { scale: [1, 1] },
