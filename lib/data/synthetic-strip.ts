@@ -17,6 +17,9 @@ import type { RawSample } from './types.js';
 /** The share of a strip's width, from its left edge, whose ground carries the cast. */
 export const STRIP_CAST = 0.25;
 
+/** A strip's width over its height when only the height is given. */
+export const STRIP_DEFAULT_ASPECT = 8;
+
 /** A strip is at least this many times as wide as high (its tokens need the last eighth). */
 export const STRIP_MIN_ASPECT = 4;
 

@@ -22,7 +22,7 @@
 import { Generator } from '../random.js';
 import { generatorAt, randInt, randUniform, STREAM } from './seed.js';
 import { BACKGROUND, Canvas, CHECKS, GROUND_BLUE, GROUND_RED, noise, paintObject, place, STRIPES, TOKEN_BLUE, TOKEN_RED, type Shape } from './scene-paint.js';
-import { STRIP_MIN_ASPECT, syntheticStrip } from './synthetic-strip.js';
+import { STRIP_DEFAULT_ASPECT, STRIP_MIN_ASPECT, syntheticStrip } from './synthetic-strip.js';
 import type { RawSample, RGB, SegDataset } from './types.js';
 
 export const SYNTHETIC_CLASSES = ['background', 'stripes', 'checks', 'ground-red', 'ground-blue', 'token-red', 'token-blue'] as const;
@@ -74,7 +74,7 @@ export interface SyntheticOptions extends CueOptions {
   split?: 'train' | 'val';
   /** Number of scenes; default 2000 for train, 200 for val. */
   length?: number;
-  /** Scene size; default 96 x 96, strips 64 x 512 (at least 32 each; strips at least 4 times as wide as high). */
+  /** Scene size; default 96 x 96, strips 64 high and 8 times as wide (at least 32 each; strips at least 4 times as wide as high). */
   height?: number;
   width?: number;
   /**
@@ -223,7 +223,7 @@ export class SyntheticDataset implements SegDataset {
     split = 'train',
     length,
     height = layout === 'strips' ? 64 : 96,
-    width = layout === 'strips' ? 512 : 96,
+    width = layout === 'strips' ? STRIP_DEFAULT_ASPECT * height : 96,
     cache = true,
     tint = DEFAULT_TINT,
     majority = [MAJORITY_MIN, MAJORITY_MAX],

@@ -18,7 +18,7 @@ export interface RunDatasets {
 export async function openDatasets(config: TrainConfig): Promise<RunDatasets> {
   if (config.data === 'synthetic') {
     const s = config.synthetic ?? { seed: 0, trainSize: 2000, valSize: 200, size: 96 };
-    const common = { seed: s.seed, layout: s.layout, height: s.size, width: s.width ?? (s.layout === 'strips' ? 8 * s.size : s.size) };
+    const common = { seed: s.seed, layout: s.layout, height: s.size, width: s.width ?? (s.layout === 'strips' ? undefined : s.size) };
     return {
       train: synthetic({ ...common, split: 'train', length: s.trainSize }),
       val: synthetic({ ...common, split: 'val', length: s.valSize }),

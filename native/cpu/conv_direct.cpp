@@ -8,12 +8,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 #include <type_traits>
-#include <utility>
 #include <vector>
 
 #include "alloc.h"
+#include "conv_regions.h"
 #include "parallel.h"
 #include "simd.h"
 
@@ -81,20 +80,6 @@ Blocking blocking(int64_t O, bool wide) {
   return {vl, best, tile_pixels(vl, best, wide), wide};
 }
 
-// Output rows (or columns) by the taps they see: k with 0 <= i - pad + k * d < n. Sorted, so the
-// plan does not depend on anything but the shape.
-std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> tap_classes(int64_t out, int64_t pad, int64_t d,
-                                                                        int64_t k, int64_t n) {
-  std::map<std::pair<int64_t, int64_t>, std::vector<int64_t>> classes;
-  for (int64_t i = 0; i < out; ++i) {
-    int64_t lo = 0, hi = k;
-    while (lo < k && i - pad + lo * d < 0) ++lo;
-    while (hi > lo && i - pad + (hi - 1) * d >= n) --hi;
-    classes[{lo, hi}].push_back(i);
-  }
-  return classes;
-}
-
 // The tiles: per tile its group, its pixel count n <= P, and per pixel (P slots; a short tile
 // repeats its last pixel, computed again and not stored) the offset in pixel-major x of its first
 // tap and its output pixel.
@@ -108,18 +93,19 @@ struct Plan {
   Plan(const Geometry& geo, const Blocking& blk) : g(geo), k(blk) {
     blocks = (g.O + k.v * k.vl - 1) / (k.v * k.vl);
     ldy = blocks * k.v * k.vl;
-    const auto rows = tap_classes(g.Ho, g.ph, g.dh, g.kh, g.H),
-               cols = tap_classes(g.Wo, g.pw, g.dw, g.kw, g.W);
-    for (const auto& [rt, rlist] : rows)
-      for (const auto& [ct, clist] : cols) {
-        const Taps t{rt.first, rt.second, ct.first, ct.second};
+    // Stride 1: rows (columns) with the same taps are one contiguous band.
+    const auto rows = axis_bands(g.H, g.Ho, g.kh, 1, g.ph, g.dh),
+               cols = axis_bands(g.W, g.Wo, g.kw, 1, g.pw, g.dw);
+    for (const Band& rb : rows)
+      for (const Band& cb : cols) {
+        const Taps t{rb.klo, rb.khi, cb.klo, cb.khi};
         const bool empty = t.ki0 == t.ki1 || t.kj0 == t.kj1;
         const int64_t id = static_cast<int64_t>(groups.size());
         groups.push_back(t);
         int64_t n = 0;
         for (int64_t b = 0; b < g.B; ++b)
-          for (int64_t oh : rlist)
-            for (int64_t ow : clist) {
+          for (int64_t oh = rb.lo; oh < rb.hi; ++oh)
+            for (int64_t ow = cb.lo; ow < cb.hi; ++ow) {
               if (n == k.p) n = 0;
               if (n == 0) {
                 group.push_back(id);

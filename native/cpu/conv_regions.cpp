@@ -9,33 +9,6 @@
 namespace ann {
 namespace {
 
-// Outputs [lo, hi) of one axis that read the taps [klo, khi) inside the input (klo == khi: none).
-struct Band {
-  int64_t lo, hi, klo, khi;
-};
-
-// Tap k of output o reads input o * stride - pad + k * dil; the taps inside [0, in) are contiguous.
-std::vector<Band> axis_bands(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
-  std::vector<Band> bands;
-  for (int64_t o = 0; o < out; ++o) {
-    int64_t klo = k, khi = 0;
-    for (int64_t t = 0; t < k; ++t) {
-      const int64_t i = o * stride - pad + t * dil;
-      if (i >= 0 && i < in) {
-        klo = std::min(klo, t);
-        khi = t + 1;
-      }
-    }
-    if (klo >= khi) klo = khi = 0;
-    if (!bands.empty() && bands.back().klo == klo && bands.back().khi == khi) {
-      bands.back().hi = o + 1;
-    } else {
-      bands.push_back({o, o + 1, klo, khi});
-    }
-  }
-  return bands;
-}
-
 // The region's columns [lo, hi) (counted from ow0) whose tap kj lies inside the input: all of them,
 // except in the whole-plane region.
 ANN_INLINE void valid_columns(const Conv2dShape& s, const ConvRegion& r, int64_t kj, int64_t* lo,
@@ -122,6 +95,27 @@ constexpr double kMinSkipped = 0.5;
 int64_t grain(int64_t per_item) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(per_item, 1)); }
 
 }  // namespace
+
+std::vector<Band> axis_bands(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+  std::vector<Band> bands;
+  for (int64_t o = 0; o < out; ++o) {
+    int64_t klo = k, khi = 0;
+    for (int64_t t = 0; t < k; ++t) {
+      const int64_t i = o * stride - pad + t * dil;
+      if (i >= 0 && i < in) {
+        klo = std::min(klo, t);
+        khi = t + 1;
+      }
+    }
+    if (klo >= khi) klo = khi = 0;
+    if (!bands.empty() && bands.back().klo == klo && bands.back().khi == khi) {
+      bands.back().hi = o + 1;
+    } else {
+      bands.push_back({o, o + 1, klo, khi});
+    }
+  }
+  return bands;
+}
 
 std::vector<ConvRegion> conv_regions(const Conv2dShape& s) {
   const auto rows = axis_bands(s.height, s.out_height(), s.kernel_h, s.stride_h, s.pad_h, s.dilation_h);

@@ -24,6 +24,14 @@ struct ConvRegion {
   int64_t taps() const { return (ki1 - ki0) * (kj1 - kj0); }
 };
 
+// Outputs [lo, hi) of one axis that read the taps [klo, khi) inside the input (klo == khi: none).
+struct Band {
+  int64_t lo, hi, klo, khi;
+};
+// One axis's outputs in bands of equal taps, in order. Tap k of output o reads input
+// o * stride - pad + k * dil; the taps inside [0, in) are contiguous.
+std::vector<Band> axis_bands(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad, int64_t dil);
+
 // The regions, row bands outermost; they cover the output plane exactly once. One whole-plane
 // region when skipping would not pay.
 std::vector<ConvRegion> conv_regions(const Conv2dShape& s);
