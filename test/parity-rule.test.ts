@@ -82,10 +82,7 @@ describe('parity rule', () => {
     for (const key of fx.tensors.keys()) {
       if (!key.endsWith('.f64')) continue;
       const base = key.slice(0, -4);
-      const truth = fx.raw(key).data as Float64Array;
-      const torch = fx.raw(`${base}.f32`).data as Float32Array;
-      const alt = fx.has(`${base}.f32alt`) ? (fx.raw(`${base}.f32alt`).data as Float32Array) : undefined;
-      const scale = fx.has(`${base}.scale`) ? (fx.raw(`${base}.scale`).data as Float32Array) : undefined;
+      const { truth, torch, alt, scale } = fx.references(base);
       const ours = rounded(truth);
       checkParity(`${name}:${base}`, ours, truth, torch, alt);
       expect(mutationEscapes(ours, truth, torch, alt, scale), `${name}:${base}`).toEqual([]);

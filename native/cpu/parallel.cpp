@@ -159,12 +159,7 @@ class Pool {
 
   void stop_workers() {
     stopping_.store(true);
-    post();
-    {
-      // A worker between its sleepers increment and its wait holds mu_; this notify comes after.
-      std::lock_guard<std::mutex> lock(mu_);
-      cv_.notify_all();
-    }
+    post();  // wakes sleeping workers by the same ordering as a job's
     for (auto& t : workers_) t.join();
     workers_.clear();
     stopping_.store(false);

@@ -233,20 +233,29 @@ export class Fixture {
     return d instanceof BigInt64Array ? Array.from(d, (v) => Number(v)) : Array.from(d);
   }
 
+  /** What a checked key's output is compared with: the float64 truth, PyTorch's float32 path(s), the rounding scale. */
+  references(key: string): { shape: number[]; truth: Float64Array; torch: Float32Array; alt?: Float32Array; scale?: Float32Array } {
+    const truth = this.raw(`${key}.f64`);
+    return {
+      shape: truth.shape,
+      truth: truth.data as Float64Array,
+      torch: this.raw(`${key}.f32`).data as Float32Array,
+      alt: this.tensors.get(`${key}.f32alt`)?.data as Float32Array | undefined,
+      scale: this.tensors.get(`${key}.scale`)?.data as Float32Array | undefined,
+    };
+  }
+
   /** Asserts parity of `actual` with `key.f64` / `key.f32`, including the shape when a tensor is given. */
   expect(key: string, actual: NativeTensor | Float32Array | Int32Array, label = `${this.name}:${key}`): ParityReport {
-    const truth = this.raw(`${key}.f64`);
-    const torch = this.raw(`${key}.f32`);
+    const { shape, truth, torch, alt, scale } = this.references(key);
     if (!(actual instanceof Float32Array || actual instanceof Int32Array)) {
-      expect(actual.shape, `${label} shape`).toEqual(truth.shape);
+      expect(actual.shape, `${label} shape`).toEqual(shape);
     }
-    const alt = this.tensors.get(`${key}.f32alt`)?.data as Float32Array | undefined;
-    const scale = this.tensors.get(`${key}.scale`)?.data as Float32Array | undefined;
     const ours = toNumbers(actual);
-    const report = checkParityLogged(label, ours, truth.data as Float64Array, torch.data as Float32Array, alt);
+    const report = checkParityLogged(label, ours, truth, torch, alt);
     if (Number.isNaN(report.allowed)) return report;
     // Every check also shows it would fail on a one-element error of our output.
-    const escaped = mutationEscapes(ours, truth.data as Float64Array, torch.data as Float32Array, alt, scale);
+    const escaped = mutationEscapes(ours, truth, torch, alt, scale);
     if (escaped.length) {
       const err = new Error(`${label}: the parity check accepts a ${MUTATION} relative error at element ${escaped.join(', ')} (it cannot fail there)`);
       if (!process.env.ANN_SEG_PARITY_LOG) throw err;
