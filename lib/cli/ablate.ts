@@ -8,7 +8,7 @@ import { DEFAULT_PRESET, preset, TABLE6_PRESET } from '../train/presets.js';
 import { numberOption, parseCommandArgs, stringOption, UsageError, type Command } from './args.js';
 
 // On Table 6's strips some seeds of APNB and AFNB have not read the cast by iteration 500 and have by
-// 1000 (bench/ablation/table6.md).
+// 1000 (bench/ablation/table6-500.md, table6.md).
 const DEFAULT_ITERS = { 6: 1000, 7: 250 } as const;
 const DEFAULT_VAL = 100;
 
