@@ -7,7 +7,7 @@
 // scale (a 2048 x 1024 image at scale 2 would be 25 MB before cropping). It is plain JS arithmetic,
 // so the bytes are the same on every machine, which a libvips resize would not promise.
 import type { Generator } from '../random.js';
-import { IGNORE_INDEX, MEAN_RGB_U8 } from './normalize.js';
+import { IGNORE_INDEX, MEAN_RGB_U8 } from './pixels.js';
 import { randInt, randUniform } from './seed.js';
 import type { RawSample } from './types.js';
 

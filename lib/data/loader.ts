@@ -1,12 +1,17 @@
 // Batches for training: an epoch-shuffled stream of examples, augmented and normalised, prepared
-// ahead while the current step runs. Batch k (its examples, their order and their augmentation) is a
+// ahead while the current step runs (the embedded dataset's on a worker thread, prepare-worker.ts). Batch k (its examples, their order and their augmentation) is a
 // pure function of (seed, k), so a run resumed at iteration k starts at batch k and sees the same
 // bytes an uninterrupted run would.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { tensor, type Tensor } from '../tensor.js';
-import { centerParams, drawAugment, resample, resolveAugment, type AugmentOptions } from './augment.js';
-import { normalizeInto } from './normalize.js';
+import { resolveAugment, type AugmentOptions } from './augment.js';
+import type { WorkerReply } from './prepare-worker.js';
+import { prepareBatch, type Prepared } from './prepare.js';
 import { generatorAt, STREAM } from './seed.js';
-import type { RawSample, SegDataset } from './types.js';
+import { SyntheticDataset } from './synthetic.js';
+import type { SegDataset } from './types.js';
 
 export interface LoaderOptions {
   batchSize: number;
@@ -22,6 +27,8 @@ export interface LoaderOptions {
   prefetch?: number;
   /** The first batch next() returns (to resume at iteration k); default 0. */
   startBatch?: number;
+  /** Prepare the embedded dataset's batches on a worker thread (default true; used when running compiled code). */
+  worker?: boolean;
 }
 
 /** One batch. Its tensors belong to the caller: dispose() them (or the batch) after the step. */
@@ -39,14 +46,6 @@ export interface Batch {
   /** How long next() waited for this batch, in milliseconds (the step's data time). */
   waitMs: number;
   dispose(): void;
-}
-
-interface Prepared {
-  image: Float32Array;
-  label: Int32Array;
-  shape: [number, number];
-  names: string[];
-  indices: number[];
 }
 
 function checkInt(name: string, value: unknown, min: number): number {
@@ -75,14 +74,15 @@ export class DataLoader {
   #orders = new Map<number, Int32Array>();
   #closed = false;
   #waits: number[] = [];
+  #worker: PrepareWorker | null = null;
 
   constructor(dataset: SegDataset, options: LoaderOptions) {
     if (!dataset || typeof dataset.get !== 'function' || !Number.isSafeInteger(dataset.length))
       throw new Error('DataLoader: expected a dataset (SegDataset: length, classes, palette, get(index))');
     if (dataset.length < 1) throw new Error(`DataLoader: dataset ${dataset.name} is empty`);
-    const known = ['batchSize', 'crop', 'augment', 'shuffle', 'seed', 'prefetch', 'startBatch'];
+    const known = ['batchSize', 'crop', 'augment', 'shuffle', 'seed', 'prefetch', 'startBatch', 'worker'];
     for (const key of Object.keys(options ?? {})) if (!known.includes(key)) throw new Error(`DataLoader: unknown option '${key}' (expected ${known.join(', ')})`);
-    const { batchSize, crop, augment = true, shuffle = true, seed = 0, prefetch = 2, startBatch = 0 } = options ?? ({} as LoaderOptions);
+    const { batchSize, crop, augment = true, shuffle = true, seed = 0, prefetch = 2, startBatch = 0, worker = true } = options ?? ({} as LoaderOptions);
     this.dataset = dataset;
     this.batchSize = checkInt('batchSize', batchSize, 1);
     this.crop = resolveCrop(crop);
@@ -95,6 +95,11 @@ export class DataLoader {
     this.seed = checkInt('seed', seed, 0);
     this.prefetch = checkInt('prefetch', prefetch, 0);
     this.#cursor = checkInt('startBatch', startBatch, 0);
+    if (worker !== true && worker !== false) throw new Error(`DataLoader: worker must be true or false, got ${JSON.stringify(worker)}`);
+    // The embedded dataset is painted in JS: off the main thread it overlaps the step (folders
+    // decode on sharp's threads already). The worker runs compiled code only (dist/).
+    if (worker && dataset instanceof SyntheticDataset && existsSync(fileURLToPath(WORKER_URL)))
+      this.#worker = new PrepareWorker(dataset, { crop: this.crop, augment: this.augment, seed: this.seed });
   }
 
   /** Batches in one pass over the dataset (the last one runs into the next epoch). */
@@ -139,29 +144,11 @@ export class DataLoader {
     return order;
   }
 
-  /** One example of batch k, slot j: augmented (seeded by (seed, k, j)), centre-cropped, or as is. */
-  #transform(sample: RawSample, k: number, j: number): RawSample {
-    if (!this.crop) return sample;
-    const params = this.augment
-      ? drawAugment(generatorAt(this.seed, STREAM.augment, k, j), sample.height, sample.width, this.crop, this.augment)
-      : centerParams(sample.height, sample.width, this.crop);
-    return resample(sample, this.crop, params);
-  }
-
   async #prepare(k: number): Promise<Prepared> {
     const indices = this.indicesOf(k);
+    if (this.#worker) return this.#worker.request(k, indices);
     const raw = await Promise.all(indices.map((i) => this.dataset.get(i)));
-    const samples = raw.map((s, j) => this.#transform(s, k, j));
-    const [h, w] = [samples[0].height, samples[0].width];
-    const image = new Float32Array(samples.length * 3 * h * w);
-    const label = new Int32Array(samples.length * h * w);
-    samples.forEach((s, b) => {
-      if (s.height !== h || s.width !== w)
-        throw new Error(`DataLoader: ${s.name} is ${s.height}x${s.width} but ${samples[0].name} is ${h}x${w}; give a crop size to batch examples of different sizes`);
-      normalizeInto(s.image, h, w, image, b * 3 * h * w);
-      label.set(s.label, b * h * w);
-    });
-    return { image, label, shape: [h, w], names: samples.map((s) => s.name), indices };
+    return prepareBatch(raw, indices, k, { crop: this.crop, augment: this.augment, seed: this.seed });
   }
 
   #fill(): void {
@@ -210,9 +197,53 @@ export class DataLoader {
     const pending = [...this.#queue.values()];
     this.#queue.clear();
     await Promise.allSettled(pending);
+    await this.#worker?.terminate();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+const WORKER_URL = new URL('./prepare-worker.js', import.meta.url);
+
+/** One worker thread preparing batches in request order; referenced only while a batch is pending. */
+class PrepareWorker {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, { resolve(p: Prepared): void; reject(e: Error): void }>();
+
+  constructor(dataset: SyntheticDataset, prepare: Parameters<typeof prepareBatch>[3]) {
+    this.#worker = new Worker(WORKER_URL, { workerData: { dataset: dataset.options, prepare } });
+    this.#worker.unref();
+    this.#worker.on('message', (reply: WorkerReply) => {
+      const p = this.#settle(reply.k);
+      if ('error' in reply) p?.reject(new Error(reply.error));
+      else p?.resolve(reply.prepared);
+    });
+    this.#worker.on('error', (err) => this.#failAll(err));
+    this.#worker.on('exit', (code) => this.#failAll(new Error(`DataLoader: its worker thread exited (code ${code})`)));
+  }
+
+  #settle(k: number) {
+    const p = this.#pending.get(k);
+    this.#pending.delete(k);
+    if (this.#pending.size === 0) this.#worker.unref();
+    return p;
+  }
+
+  #failAll(err: Error): void {
+    for (const k of [...this.#pending.keys()]) this.#settle(k)?.reject(err);
+  }
+
+  request(k: number, indices: number[]): Promise<Prepared> {
+    return new Promise((resolve, reject) => {
+      if (this.#pending.size === 0) this.#worker.ref();
+      this.#pending.set(k, { resolve, reject });
+      this.#worker.postMessage({ k, indices });
+    });
+  }
+
+  async terminate(): Promise<void> {
+    await this.#worker.terminate();
   }
 }

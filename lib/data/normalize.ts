@@ -2,16 +2,10 @@
 // 0..255, minus the per-channel mean, std 1. Training, evaluation and prediction all go through
 // this file, so a model never sees inputs prepared two ways.
 import { tensor, type Tensor } from '../tensor.js';
+import { MEAN_BGR, normalizeInto } from './pixels.js';
 import type { RawSample } from './types.js';
 
-/** The mean subtracted from each input channel, in the network's BGR order. */
-export const MEAN_BGR: readonly [number, number, number] = [102.98, 115.95, 122.77];
-
-/** The mean as an 8-bit RGB pixel: what padding of an image is filled with, so it normalises to about 0. */
-export const MEAN_RGB_U8: readonly [number, number, number] = [123, 116, 103];
-
-/** The label id every loss and metric skips. */
-export const IGNORE_INDEX = 255;
+export { IGNORE_INDEX, MEAN_BGR, MEAN_RGB_U8, normalizeInto } from './pixels.js';
 
 function checkSame(what: string, samples: readonly RawSample[]): { h: number; w: number } {
   if (samples.length === 0) throw new Error(`${what}: no samples`);
@@ -23,17 +17,6 @@ function checkSame(what: string, samples: readonly RawSample[]): { h: number; w:
       throw new Error(`${what}: ${s.name} has ${s.image.length} image bytes and ${s.label.length} label bytes for ${s.height}x${s.width}`);
   }
   return { h, w };
-}
-
-/** Writes one RGB [H, W, 3] image as normalised BGR planes [3, H, W] into out at offset. */
-export function normalizeInto(image: Uint8Array, height: number, width: number, out: Float32Array, offset = 0): void {
-  const n = height * width;
-  const [mb, mg, mr] = MEAN_BGR;
-  for (let i = 0; i < n; i++) {
-    out[offset + i] = image[3 * i + 2] - mb;
-    out[offset + n + i] = image[3 * i + 1] - mg;
-    out[offset + 2 * n + i] = image[3 * i] - mr;
-  }
 }
 
 /** The network input for same-sized samples: float32 [B, 3, H, W], BGR minus MEAN_BGR. */

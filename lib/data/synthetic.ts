@@ -216,6 +216,8 @@ export class SyntheticDataset implements SegDataset {
   readonly cue: Required<CueOptions>;
   readonly layout: SyntheticLayout;
   readonly #cache: Map<number, RawSample> | null;
+  /** The options it was made with, defaults filled in: the same dataset is synthetic(options). */
+  readonly options: Readonly<SyntheticOptions>;
 
   constructor({
     layout = 'scenes',
@@ -247,6 +249,7 @@ export class SyntheticDataset implements SegDataset {
       throw new Error(`synthetic dataset: majority must be [lo, hi] with 0.5 < lo <= hi <= 1, got ${JSON.stringify(majority)}`);
     if (typeof clump !== 'number' || !(clump > 0 && clump <= 16)) throw new Error(`synthetic dataset: clump must be a number in (0, 16], got ${JSON.stringify(clump)}`);
     this.cue = { tint, majority: [majority[0], majority[1]], clump };
+    this.options = { layout, seed, split, length: this.length, height, width, cache, ...this.cue };
   }
 
   /** Scene `index`, synchronously. Callers must not write into the returned arrays (they may be cached). */
