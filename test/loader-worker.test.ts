@@ -37,6 +37,21 @@ describe('DataLoader worker thread', () => {
     }
   });
 
+  it("a subclass of the embedded dataset is prepared in-thread, with its own sample()", async () => {
+    const { data } = (await import(DIST)) as typeof import('../lib/index.js');
+    class Blank extends data.SyntheticDataset {
+      override sample(index: number) {
+        const s = super.sample(index);
+        return { ...s, label: new Uint8Array(s.label.length).fill(1) };
+      }
+    }
+    const l = new data.DataLoader(new Blank({ length: 4 }), { batchSize: 2, crop: 32, augment: false, seed: 1 });
+    const b = await l.next();
+    expect(new Set(b.label.toInt32Array())).toEqual(new Set([1]));
+    b.dispose();
+    await l.close();
+  });
+
   it('rejects a worker option that is not a boolean, and next() after close()', async () => {
     const { data } = (await import(DIST)) as typeof import('../lib/index.js');
     expect(() => new data.DataLoader(data.synthetic({ length: 4 }), { batchSize: 2, crop: 32, worker: 'yes' as unknown as boolean })).toThrow(/DataLoader: worker must be true or false/);

@@ -98,8 +98,9 @@ export class DataLoader {
     if (worker !== true && worker !== false) throw new Error(`DataLoader: worker must be true or false, got ${JSON.stringify(worker)}`);
     // The embedded dataset is painted in JS: off the main thread it overlaps the step (folders
     // decode on sharp's threads already). The worker runs compiled code only (dist/).
-    if (worker && dataset instanceof SyntheticDataset && existsSync(fileURLToPath(WORKER_URL)))
-      this.#worker = new PrepareWorker(dataset, { crop: this.crop, augment: this.augment, seed: this.seed });
+    // Exactly the embedded dataset: the worker rebuilds it from its options, which would miss a subclass's overrides.
+    if (worker && dataset.constructor === SyntheticDataset && existsSync(fileURLToPath(WORKER_URL)))
+      this.#worker = new PrepareWorker(dataset as SyntheticDataset, { crop: this.crop, augment: this.augment, seed: this.seed });
   }
 
   /** Batches in one pass over the dataset (the last one runs into the next epoch). */
