@@ -1,14 +1,14 @@
 // Batches for training: an epoch-shuffled stream of examples, augmented and normalised, prepared
-// ahead while the current step runs (the embedded dataset's on a worker thread, prepare-worker.ts). Batch k (its examples, their order and their augmentation) is a
-// pure function of (seed, k), so a run resumed at iteration k starts at batch k and sees the same
-// bytes an uninterrupted run would.
+// ahead while the current step runs (the embedded dataset's on a worker thread, prepare-worker.ts).
+// Batch k (its examples, their order and their augmentation) is a pure function of (seed, k), so a
+// run resumed at iteration k starts at batch k and sees the same bytes an uninterrupted run would.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { tensor, type Tensor } from '../tensor.js';
 import { resolveAugment, type AugmentOptions } from './augment.js';
-import type { WorkerReply } from './prepare-worker.js';
-import { prepareBatch, type Prepared } from './prepare.js';
+import type { WorkerReply, WorkerRequest } from './prepare-worker.js';
+import { prepareBatch, type Prepared, type PrepareOptions } from './prepare.js';
 import { generatorAt, STREAM } from './seed.js';
 import { SyntheticDataset } from './synthetic.js';
 import type { SegDataset } from './types.js';
@@ -75,6 +75,7 @@ export class DataLoader {
   #closed = false;
   #waits: number[] = [];
   #worker: PrepareWorker | null = null;
+  readonly #prepareOptions: PrepareOptions;
 
   constructor(dataset: SegDataset, options: LoaderOptions) {
     if (!dataset || typeof dataset.get !== 'function' || !Number.isSafeInteger(dataset.length))
@@ -95,12 +96,13 @@ export class DataLoader {
     this.seed = checkInt('seed', seed, 0);
     this.prefetch = checkInt('prefetch', prefetch, 0);
     this.#cursor = checkInt('startBatch', startBatch, 0);
+    this.#prepareOptions = { crop: this.crop, augment: this.augment, seed: this.seed };
     if (worker !== true && worker !== false) throw new Error(`DataLoader: worker must be true or false, got ${JSON.stringify(worker)}`);
     // The embedded dataset is painted in JS: off the main thread it overlaps the step (folders
     // decode on sharp's threads already). The worker runs compiled code only (dist/).
-    // Exactly the embedded dataset: the worker rebuilds it from its options, which would miss a subclass's overrides.
-    if (worker && dataset.constructor === SyntheticDataset && existsSync(fileURLToPath(WORKER_URL)))
-      this.#worker = new PrepareWorker(dataset as SyntheticDataset, { crop: this.crop, augment: this.augment, seed: this.seed });
+    // Exactly the embedded dataset: the worker rebuilds it from its options, which would miss a
+    // subclass's overrides.
+    if (worker && dataset.constructor === SyntheticDataset && WORKER_BUILT) this.#worker = new PrepareWorker(dataset as SyntheticDataset, this.#prepareOptions);
   }
 
   /** Batches in one pass over the dataset (the last one runs into the next epoch). */
@@ -149,7 +151,7 @@ export class DataLoader {
     const indices = this.indicesOf(k);
     if (this.#worker) return this.#worker.request(k, indices);
     const raw = await Promise.all(indices.map((i) => this.dataset.get(i)));
-    return prepareBatch(raw, indices, k, { crop: this.crop, augment: this.augment, seed: this.seed });
+    return prepareBatch(raw, indices, k, this.#prepareOptions);
   }
 
   #fill(): void {
@@ -207,13 +209,14 @@ export class DataLoader {
 }
 
 const WORKER_URL = new URL('./prepare-worker.js', import.meta.url);
+const WORKER_BUILT = existsSync(fileURLToPath(WORKER_URL));
 
 /** One worker thread preparing batches in request order; referenced only while a batch is pending. */
 class PrepareWorker {
   readonly #worker: Worker;
   readonly #pending = new Map<number, { resolve(p: Prepared): void; reject(e: Error): void }>();
 
-  constructor(dataset: SyntheticDataset, prepare: Parameters<typeof prepareBatch>[3]) {
+  constructor(dataset: SyntheticDataset, prepare: PrepareOptions) {
     this.#worker = new Worker(WORKER_URL, { workerData: { dataset: dataset.options, prepare } });
     this.#worker.unref();
     this.#worker.on('message', (reply: WorkerReply) => {
@@ -240,7 +243,7 @@ class PrepareWorker {
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(k, { resolve, reject });
-      this.#worker.postMessage({ k, indices });
+      this.#worker.postMessage({ k, indices } satisfies WorkerRequest);
     });
   }
 

@@ -1,7 +1,7 @@
 // The loader's worker thread for the embedded dataset: paints scenes and prepares batches off the
 // main thread, whose time goes to the step's native calls. Loads no native code.
 import { parentPort, workerData } from 'node:worker_threads';
-import { prepareBatch, type PrepareOptions } from './prepare.js';
+import { prepareBatch, type Prepared, type PrepareOptions } from './prepare.js';
 import { SyntheticDataset, type SyntheticOptions } from './synthetic.js';
 
 export interface WorkerRequest {
@@ -9,7 +9,7 @@ export interface WorkerRequest {
   indices: number[];
 }
 
-export type WorkerReply = { k: number; prepared: ReturnType<typeof prepareBatch> } | { k: number; error: string };
+export type WorkerReply = { k: number; prepared: Prepared } | { k: number; error: string };
 
 const { dataset: datasetOptions, prepare } = workerData as { dataset: SyntheticOptions; prepare: PrepareOptions };
 const dataset = new SyntheticDataset(datasetOptions);

@@ -216,8 +216,6 @@ export class SyntheticDataset implements SegDataset {
   readonly cue: Required<CueOptions>;
   readonly layout: SyntheticLayout;
   readonly #cache: Map<number, RawSample> | null;
-  /** The options it was made with, defaults filled in: the same dataset is synthetic(options). */
-  readonly options: Readonly<SyntheticOptions>;
 
   constructor({
     layout = 'scenes',
@@ -249,7 +247,12 @@ export class SyntheticDataset implements SegDataset {
       throw new Error(`synthetic dataset: majority must be [lo, hi] with 0.5 < lo <= hi <= 1, got ${JSON.stringify(majority)}`);
     if (typeof clump !== 'number' || !(clump > 0 && clump <= 16)) throw new Error(`synthetic dataset: clump must be a number in (0, 16], got ${JSON.stringify(clump)}`);
     this.cue = { tint, majority: [majority[0], majority[1]], clump };
-    this.options = { layout, seed, split, length: this.length, height, width, cache, ...this.cue };
+  }
+
+  /** The options it was made with, defaults filled in: the same dataset is synthetic(options). */
+  get options(): SyntheticOptions {
+    const { layout, seed, split, length, height, width } = this;
+    return { layout, seed, split, length, height, width, cache: this.#cache !== null, ...this.cue, majority: [...this.cue.majority] };
   }
 
   /** Scene `index`, synchronously. Callers must not write into the returned arrays (they may be cached). */
